@@ -1,0 +1,47 @@
+"""The ``privsem`` command. Thin: parse, call the package, print.
+
+Every user error ends as one line on stderr (``privsem: error: …``) and exit code 1
+(2 for a usage error); a traceback means a bug in privsem.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import PrivsemError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="privsem")
+def cli() -> None:
+    """Privacy-preserving semantic communication: guard, JSCC, PHY, recovery."""
+
+
+def _register() -> None:
+    from . import db, loopback, train  # noqa: F401  (each adds its commands to `cli`)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (also used by tests as ``main([...])``)."""
+    _register()
+    try:
+        rv = cli.main(args=argv, prog_name="privsem", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("privsem: aborted", err=True)
+        return 130
+    except click.ClickException as e:  # usage errors: one line, not click's three
+        click.echo(f"privsem: error: {e.format_message()}", err=True)
+        return e.exit_code
+    except PrivsemError as e:
+        click.echo(f"privsem: error: {e}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("privsem: interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The project's own weights under ``models/``, verified against ``models/MANIFEST.toml``.
+
+Manifest format (one table per file)::
+
+    [files."jscc_small.safetensors"]
+    sha256 = "…"
+    command = "privsem train codec …"     # how it was made
+    data = "…"                            # what it was trained on
+    metrics = { psnr_awgn_10db = 27.1 }   # held-out numbers
+    provenance = "…"                      # for converted third-party weights
+
+Files load with safetensors only (never pickle), after their sha256 is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from .errors import IntegrityError, PrivsemError
+
+
+def models_dir() -> Path:
+    """The models directory: ``$PRIVSEM_MODELS`` or ``models/`` beside the package."""
+    env = os.environ.get("PRIVSEM_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest(directory: Path | None = None) -> dict:
+    """Parsed ``MANIFEST.toml`` of the models directory (``{"files": {...}}``)."""
+    d = directory or models_dir()
+    path = d / "MANIFEST.toml"
+    if not path.is_file():
+        raise PrivsemError(f"model manifest not found: {path}")
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def load_weights(name: str, directory: Path | None = None) -> dict[str, torch.Tensor]:
+    """Load ``models/<name>`` (safetensors) after checking its sha256 in the manifest.
+
+    Raises:
+        PrivsemError: file missing or not listed; IntegrityError: hash mismatch.
+    """
+    d = directory or models_dir()
+    entry = manifest(d).get("files", {}).get(name)
+    path = d / name
+    if entry is None:
+        raise PrivsemError(f"{name} is not listed in {d / 'MANIFEST.toml'}")
+    if not path.is_file():
+        raise PrivsemError(f"model file missing: {path}")
+    if sha256_file(path) != entry["sha256"]:
+        raise IntegrityError(f"{path}: sha256 does not match models/MANIFEST.toml")
+    return load_file(str(path))

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# privsem setup: `./setup.sh demo` sets up and runs the demo, `./setup.sh test` sets up and
+# runs the whole test suite. Both are idempotent: a second run reuses what is installed.
+#
+# What it installs:
+#   - GNU Radio 3.10 from Debian (apt) into the system python3, when run as root or with
+#     passwordless sudo; otherwise the GNU Radio tests skip with a printed reason.
+#   - a virtualenv in .venv with privsem and its Python dependencies (numpy 2 is fine
+#     there: privsem never imports gnuradio, flowgraphs run under /usr/bin/python3).
+# Environment overrides: PRIVSEM_VENV (venv path), PRIVSEM_TORCH (pip spec for torch and
+# torchvision), PRIVSEM_SKIP_APT=1 (never touch apt).
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${PRIVSEM_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+    else return 1; fi
+}
+
+apt_install() {
+    [ "${PRIVSEM_SKIP_APT:-0}" = 1 ] && return 1
+    command -v apt-get >/dev/null || return 1
+    as_root true 2>/dev/null || return 1
+    log "apt-get install $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || true
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+setup_gnuradio() {
+    if /usr/bin/python3 -c 'from gnuradio import gr, zeromq, blocks' 2>/dev/null; then return 0; fi
+    apt_install gnuradio || log "GNU Radio not installed (needs root or sudo); its tests will skip"
+}
+
+setup_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            apt_install python3-venv || { log "error: '$PY -m venv' failed and python3-venv cannot be installed"; exit 1; }
+            "$PY" -m venv "$VENV"
+        fi
+    fi
+    local stamp="$VENV/.privsem-installed" want
+    want=$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    log "installing Python packages into $VENV (first run: a few minutes)"
+    "$VENV/bin/pip" install -q --upgrade pip
+    local torch_spec=${PRIVSEM_TORCH:-}
+    if [ -z "$torch_spec" ]; then
+        # The pair that installs and runs together on CPU (README: Installation notes).
+        case "$(uname -m)" in
+            aarch64|arm64) torch_spec="torch==2.9.1 torchvision==0.24.1" ;;
+            *) torch_spec="torch==2.14.1 torchvision==0.29.1" ;;
+        esac
+    fi
+    # shellcheck disable=SC2086
+    "$VENV/bin/pip" install -q $torch_spec
+    "$VENV/bin/pip" install -q -e ".[test]"
+    echo "$want" > "$stamp"
+}
+
+cmd=${1:-}
+case "$cmd" in
+    demo)
+        setup_gnuradio
+        setup_venv
+        "$VENV/bin/privsem" db example out/example_db
+        "$VENV/bin/privsem" loopback out/example_db/samples/chelsea/scene.png \
+            --db out/example_db --snr 10 --channel awgn --out out/demo
+        ;;
+    test)
+        setup_gnuradio
+        setup_venv
+        shift
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *)
+        echo "usage: ./setup.sh demo|test [pytest args]" >&2; exit 2 ;;
+esac
