@@ -68,8 +68,9 @@ case "$cmd" in
     demo)
         setup_gnuradio
         setup_venv
-        "$VENV/bin/privsem" db example out/example_db
-        "$VENV/bin/privsem" loopback out/example_db/samples/chelsea/scene.png \
+        rm -rf out/example_db
+        "$VENV/bin/privsem" db example out/example_db --scenes out/scenes
+        "$VENV/bin/privsem" loopback out/scenes/chelsea.png \
             --db out/example_db --snr 10 --channel awgn --out out/demo
         ;;
     test)

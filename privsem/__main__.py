@@ -1,0 +1,5 @@
+"""``python -m privsem`` = the ``privsem`` command."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,12 @@
+"""Recovery R: estimate the removed region M̂ from Â and fill it.
+
+``Recovery.__call__(image, mask, prompt_embedding, steps, seed) -> image``. Bob's
+recoveries may read the privacy DB; Eve's never receive one.
+"""
+
+from .base import Recovery
+from .classical import PushPullRecovery
+from .exemplar import ExemplarRecovery, resolve_prompt
+from .mask_estimate import estimate_mask
+
+__all__ = ["ExemplarRecovery", "PushPullRecovery", "Recovery", "estimate_mask", "resolve_prompt"]

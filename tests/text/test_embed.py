@@ -1,0 +1,11 @@
+import numpy as np
+
+from privsem.text import default_text_encoder
+
+
+def test_minilm_offline_embeddings_are_semantic():
+    enc = default_text_encoder()
+    e = enc.encode(["the cat Chelsea", "a tabby cat named Chelsea", "the astronaut Eileen Collins"])
+    assert e.shape == (3, 384) and e.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
