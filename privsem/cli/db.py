@@ -1,0 +1,65 @@
+"""``privsem db ...``: the privacy database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli
+
+
+@cli.group()
+def db() -> None:
+    """Create, fill and inspect a privacy database (shared by Tx and Bob only)."""
+
+
+@db.command("create")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--encoder", default="mobilenet_v2", show_default=True, help="Guard image encoder.")
+def create(directory: Path, encoder: str) -> None:
+    """Create an empty DB in DIRECTORY."""
+    from ..database import PrivacyDB
+
+    PrivacyDB.create(directory, encoder=encoder)
+    click.echo(f"created privacy database {directory} (encoder {encoder})")
+
+
+@db.command("add")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("name")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prompt", required=True, help='Text that names the entity, e.g. "the cat Vicky".')
+@click.option("--threshold", type=float, default=None, help="Γ (default: set from the samples).")
+def add(directory: Path, name: str, images: tuple[Path, ...], prompt: str, threshold: float | None) -> None:
+    """Add entity NAME with its sample IMAGES."""
+    from ..database import PrivacyDB
+
+    e = PrivacyDB.open(directory).add(name, prompt, list(images), threshold=threshold)
+    click.echo(f"added {e.name}: {len(e.samples)} samples, Γ = {e.threshold:.3f}")
+
+
+@db.command("list")
+@click.argument("directory", type=click.Path(path_type=Path))
+def list_(directory: Path) -> None:
+    """List the entities of a DB."""
+    from ..database import PrivacyDB
+
+    d = PrivacyDB.open(directory)
+    click.echo(f"{'name':<16} {'samples':>7} {'Γ':>6}  prompt")
+    for e in d.entities:
+        click.echo(f"{e.name:<16} {len(e.samples):>7} {e.threshold:>6.3f}  {e.prompt}")
+
+
+@db.command("example")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--scenes", type=click.Path(path_type=Path), default=None,
+              help="Also write test scenes (chelsea.png, astronaut.png, coffee.png) here.")
+def example(directory: Path, scenes: Path | None) -> None:
+    """Build the example DB from pictures bundled with scikit-image."""
+    from ..database.example import build_example_db
+
+    d = build_example_db(directory, scenes)
+    names = ", ".join(e.name for e in d.entities)
+    click.echo(f"built example privacy database {directory}: {names}"
+               + (f"; scenes in {scenes}" if scenes else ""))

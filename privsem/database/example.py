@@ -1,0 +1,64 @@
+"""``privsem db example``: a small DB from pictures bundled with scikit-image.
+
+This script is the provenance of the example DB: no image file is committed. Entities:
+
+* ``chelsea`` — "the cat Chelsea": crops of ``skimage.data.chelsea()`` (300×451, a
+  tabby cat's face filling most of the frame), and a mirrored crop;
+* ``astronaut`` — "the astronaut Eileen Collins": crops of ``skimage.data.astronaut()``
+  (512×512, NASA portrait of Eileen Collins in an orange suit), and a mirrored crop.
+
+Scenes (``--scenes``): the two full pictures and ``coffee.png`` (a cup of coffee, no
+entity). The samples are crops of the scenes themselves, so the example shows the
+pipeline working, not the guard generalising to unseen photos of the entity.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..codec.data import skimage_image
+from ..imageio import save_image
+from .store import PrivacyDB
+
+# (y0, y1, x0, x1) in the scikit-image picture, and what the crop shows
+CROPS = {
+    "chelsea": ("the cat Chelsea", "chelsea", [
+        ((20, 300, 60, 380), "face and ears"),
+        ((60, 180, 110, 360), "eyes"),
+        ((0, 300, 0, 250), "left half: ear, cheek, fur"),
+        ((150, 300, 150, 330), "nose, mouth and whiskers"),
+    ]),
+    "astronaut": ("the astronaut Eileen Collins", "astronaut", [
+        ((40, 200, 150, 290), "head"),
+        ((180, 512, 40, 370), "suit and mission patch"),
+        ((40, 360, 60, 360), "upper body"),
+    ]),
+}
+SCENES = ["chelsea", "astronaut", "coffee"]
+
+
+def build_example_db(root: str | Path, scenes_dir: str | Path | None = None) -> PrivacyDB:
+    """Create the example DB in ``root`` (and the scenes in ``scenes_dir``)."""
+    db = PrivacyDB.create(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (prompt, picture, crops) in CROPS.items():
+            img = skimage_image(picture)
+            files = []
+            for i, ((y0, y1, x0, x1), _what) in enumerate(crops):
+                f = Path(tmp) / f"{name}_{i}.png"
+                save_image(f, img[y0:y1, x0:x1])
+                files.append(f)
+            (y0, y1, x0, x1), _ = crops[0]
+            f = Path(tmp) / f"{name}_mirror.png"
+            save_image(f, np.ascontiguousarray(img[y0:y1, x0:x1, :][:, ::-1]))
+            files.append(f)
+            db.add(name, prompt, files)
+    if scenes_dir is not None:
+        out = Path(scenes_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in SCENES:
+            save_image(out / f"{name}.png", skimage_image(name))
+    return db

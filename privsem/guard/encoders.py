@@ -1,0 +1,68 @@
+"""Image encoders S_α for the guard, behind a small registry (as segment-anything's
+``sam_model_registry``): ``build_encoder(name, checkpoint=None)``.
+
+The embedded default is ImageNet MobileNetV2 up to block 13 (stride 16, 96 channels),
+converted once to ``models/mobilenet_v2_features14.safetensors``
+(see :mod:`privsem.guard.convert_mobilenet`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import PrivsemError
+from ..weights import load_weights
+
+_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+class MobileNetV2Encoder:
+    """``features(img float32 (H,W,3) in [0,1]) -> float32 (h, w, 96)``, ``h ≈ H'/16``.
+
+    The image is resized so that its long side is ``max_side`` pixels (default 512)
+    before encoding; ``h, w`` refer to that resized grid.
+    """
+
+    name = "mobilenet_v2"
+    stride = 16
+    dim = 96
+
+    def __init__(self, checkpoint: str | Path | None = None, max_side: int = 512) -> None:
+        from torchvision.models import mobilenet_v2
+
+        net = mobilenet_v2(weights=None).features[:14]
+        if checkpoint is None:
+            state = load_weights("mobilenet_v2_features14.safetensors")
+        else:
+            from safetensors.torch import load_file
+
+            state = load_file(str(checkpoint))
+        net.load_state_dict(state)
+        self.net = net.eval()
+        self.max_side = max_side
+
+    @torch.inference_mode()
+    def features(self, img: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+        scale = self.max_side / max(x.shape[-2:])
+        if scale < 1:
+            x = F.interpolate(x, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
+        x = (x - _MEAN) / _STD
+        return self.net(x)[0].permute(1, 2, 0).numpy().astype(np.float32)
+
+
+ENCODERS = {"mobilenet_v2": MobileNetV2Encoder}
+
+
+def build_encoder(name: str = "mobilenet_v2", checkpoint: str | Path | None = None):
+    """Instantiate an encoder by registry name."""
+    try:
+        cls = ENCODERS[name]
+    except KeyError:
+        raise PrivsemError(f"unknown encoder {name!r} (known: {', '.join(ENCODERS)})") from None
+    return cls(checkpoint)

@@ -1,0 +1,93 @@
+"""The privacy guard G (Algorithm 1): detect DB entities, segment them, remove them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .matcher import detection_score, peak_points, similarity_map
+from .refiner import refine_mask
+
+MASK_LEVEL = 0.75  # mask level as a fraction of Γ: the body of an entity scores lower than its peak
+
+
+@dataclass
+class GuardResult:
+    """Output of the guard.
+
+    Attributes:
+        mask: bool ``(H, W)``, M (union over detected entities).
+        entity: name of the highest-scoring detected entity, or None.
+        prompt: its prompt text i_k, or None.
+        score: its detection score (cosine similarity units).
+        scores: detection score of every DB entity.
+        detected: names of every entity at or above its Γ.
+    """
+
+    mask: np.ndarray
+    entity: str | None
+    prompt: str | None
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    detected: list[str] = field(default_factory=list)
+
+
+def apply_guard(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Eq. 11: ``A = (1 − M) ⊙ S`` for float32 ``(H, W, 3)`` and bool ``(H, W)``."""
+    return (image * (~mask)[..., None]).astype(np.float32)
+
+
+class Guard:
+    """``Guard(db, encoder=None)(img float32 (H,W,3)) -> GuardResult``.
+
+    Args:
+        db: an open :class:`~privsem.database.PrivacyDB` (features f_k, Γ_k, μ).
+        encoder: overrides the DB's encoder (must be the one its features came from).
+        threshold: overrides every entity's Γ.
+    """
+
+    def __init__(self, db, encoder=None, threshold: float | None = None) -> None:
+        self.db = db
+        self.encoder = encoder or db.encoder()
+        self.threshold = threshold
+
+    def _gamma(self, entity) -> float:
+        return self.threshold if self.threshold is not None else entity.threshold
+
+    def _scores(self, feats: np.ndarray) -> dict[str, tuple[float, np.ndarray]]:
+        return {e.name: (detection_score(sim), sim)
+                for e in self.db.entities
+                for sim in [similarity_map(feats, e.feature, self.db.mu)]}
+
+    def identify(self, img: np.ndarray) -> tuple[str | None, float]:
+        """Eq. 8's decision: the best entity at or above its Γ in ``img`` (or None), and
+        its score."""
+        scores = self._scores(self.encoder.features(img))
+        best = None, float("-inf")
+        for e in self.db.entities:
+            s = scores[e.name][0]
+            if s >= self._gamma(e) and s > best[1]:
+                best = e.name, s
+        if best[0] is None:
+            return None, max((v[0] for v in scores.values()), default=0.0)
+        return best
+
+    def __call__(self, img: np.ndarray) -> GuardResult:
+        scores = self._scores(self.encoder.features(img))
+        mask = np.zeros(img.shape[:2], bool)
+        detected = []
+        for e in self.db.entities:
+            score, sim = scores[e.name]
+            gamma = self._gamma(e)
+            if score < gamma:
+                continue
+            detected.append(e.name)
+            points = peak_points(sim, gamma, img.shape[:2])
+            mask |= refine_mask(img, sim, MASK_LEVEL * gamma, points)
+        detected.sort(key=lambda n: -scores[n][0])
+        top = detected[0] if detected else None
+        prompt = next((e.prompt for e in self.db.entities if e.name == top), None)
+        return GuardResult(mask=mask, entity=top, prompt=prompt,
+                           score=scores[top][0] if top else 0.0,
+                           scores={k: round(v[0], 4) for k, v in scores.items()}, detected=detected)
