@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import PrivsemError
 from .awgn import AWGNChannel, snr_db_to_no
 from .base import Channel, ChannelOutput
+from .impairments import CFO, ClockOffset, Delay, Fading, Gain, Multipath, RadioChannel
 from .rayleigh import RayleighBlockChannel
 
 CHANNELS: dict[str, type[Channel]] = {
@@ -26,5 +27,6 @@ def build_channel(name: str, seed: int = 0, **kwargs) -> Channel:
     return cls(seed=seed, **kwargs)
 
 
-__all__ = ["CHANNELS", "AWGNChannel", "Channel", "ChannelOutput", "RayleighBlockChannel",
+__all__ = ["CFO", "CHANNELS", "AWGNChannel", "ClockOffset", "Delay", "Fading", "Gain", "Multipath",
+           "RadioChannel", "Channel", "ChannelOutput", "RayleighBlockChannel",
            "build_channel", "snr_db_to_no"]

@@ -1,0 +1,77 @@
+"""Digital payload: bits ↔ QAM symbols (Sionna mapper/demapper) and 5G LDPC coding.
+
+Used by the header (QPSK) and by the separated digital baseline (bytes → LDPC → QAM).
+MCS table: index → (bits per symbol, code rate).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+MCS = {0: (2, 1 / 2), 1: (4, 1 / 2), 2: (4, 3 / 4), 3: (6, 2 / 3)}
+LDPC_N = 1944 // 2 * 2  # coded bits per codeword (multiple of 2, 4 and 6)
+
+
+@functools.lru_cache(maxsize=8)
+def _mapper(bits_per_symbol: int):
+    from sionna.phy.mapping import Demapper, Mapper
+
+    return (Mapper("qam", bits_per_symbol, precision="single", device="cpu"),
+            Demapper("app", "qam", bits_per_symbol, precision="single", device="cpu"))
+
+
+def qam_map(bits: np.ndarray, bits_per_symbol: int) -> np.ndarray:
+    """float/int bits ``(n·b,)`` → complex64 ``(n,)`` unit-power Gray QAM."""
+    mapper, _ = _mapper(bits_per_symbol)
+    return mapper(torch.as_tensor(np.asarray(bits, np.float32))[None])[0].numpy().astype(np.complex64)
+
+
+def qam_llr(symbols: np.ndarray, no: np.ndarray, bits_per_symbol: int) -> np.ndarray:
+    """LLRs float32 ``(..., n·b)`` of equalized symbols with per-symbol noise variance."""
+    _, demapper = _mapper(bits_per_symbol)
+    y = torch.from_numpy(np.ascontiguousarray(symbols, np.complex64))
+    n0 = torch.from_numpy(np.array(np.broadcast_to(no, symbols.shape), np.float32))
+    return demapper(y, n0).numpy().astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _ldpc(k: int, n: int):
+    from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+
+    enc = LDPC5GEncoder(k, n, precision="single", device="cpu")
+    return enc, LDPC5GDecoder(enc, hard_out=True, num_iter=20, precision="single", device="cpu")
+
+
+def mcs_params(mcs: int) -> tuple[int, int, int]:
+    """(bits per symbol, info bits k, coded bits n) of one LDPC codeword."""
+    b, rate = MCS[mcs]
+    return b, int(LDPC_N * rate) // 8 * 8, LDPC_N
+
+
+def bytes_to_symbols(data: bytes, mcs: int) -> np.ndarray:
+    """Bytes → LDPC codewords → QAM symbols complex64 (zero-padded to whole codewords)."""
+    b, k, n = mcs_params(mcs)
+    bits = np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32)
+    n_cw = max(1, -(-bits.size // k))
+    bits = np.concatenate([bits, np.zeros(n_cw * k - bits.size, np.float32)]).reshape(n_cw, k)
+    enc, _ = _ldpc(k, n)
+    coded = enc(torch.from_numpy(bits)).numpy().reshape(-1)
+    return qam_map(coded, b)
+
+
+def symbols_to_bytes(symbols: np.ndarray, no: np.ndarray, mcs: int, n_bytes: int) -> bytes:
+    """Inverse of :func:`bytes_to_symbols` given per-symbol noise variance."""
+    b, k, n = mcs_params(mcs)
+    llr = qam_llr(symbols, no, b).reshape(-1, n)
+    _, dec = _ldpc(k, n)
+    bits = dec(torch.from_numpy(llr)).numpy().reshape(-1).astype(np.uint8)
+    return np.packbits(bits).tobytes()[:n_bytes]
+
+
+def symbols_for_bytes(n_bytes: int, mcs: int) -> int:
+    """QAM symbols that :func:`bytes_to_symbols` produces for ``n_bytes``."""
+    b, k, n = mcs_params(mcs)
+    return max(1, -(-8 * n_bytes // k)) * n // b

@@ -1,0 +1,116 @@
+"""Messages ↔ frames: split a long payload over several frames; reassemble, and say
+exactly what a lost frame took with it.
+
+A message is an image's payload: complex JSCC symbols (analog) or bytes (digital).
+Each frame carries ``offset`` and ``n_units`` of it, so the receiver knows where every
+frame belongs without the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .digital import mcs_params
+from .header import MODE_DIGITAL, Header
+from .modem import MAX_PAYLOAD_SYMBOLS, Frame, Modem
+from .ofdm import N_DATA
+
+
+def units_per_frame(mode: int, mcs: int = 0, max_symbols: int = MAX_PAYLOAD_SYMBOLS) -> int:
+    """Largest payload per frame: data values (analog) or whole-codeword bytes (digital)."""
+    if mode == MODE_DIGITAL:
+        b, k, n = mcs_params(mcs)
+        codewords = max_symbols * N_DATA * b // n
+        return codewords * k // 8
+    return max_symbols * N_DATA
+
+
+def split(template: Header, payload: np.ndarray | bytes, max_symbols: int = MAX_PAYLOAD_SYMBOLS
+          ) -> list[tuple[Header, np.ndarray | bytes]]:
+    """Cut a message into frames; every header copies ``template`` with its own seq,
+    offset and length."""
+    per = units_per_frame(template.mode, template.mcs, max_symbols)
+    total = len(payload)
+    n_frames = max(1, -(-total // per))
+    out = []
+    for i in range(n_frames):
+        chunk = payload[i * per : (i + 1) * per]
+        h = replace(template, seq=i, n_frames=n_frames, offset=i * per, n_units=len(chunk), total=total)
+        out.append((h, chunk))
+    return out
+
+
+def transmit(modem: Modem, template: Header, payload, gap: int = 256,
+             max_symbols: int = MAX_PAYLOAD_SYMBOLS) -> np.ndarray:
+    """All frames of a message as one complex64 stream, ``gap`` zero samples apart."""
+    parts = []
+    for h, chunk in split(template, payload, max_symbols):
+        parts += [modem.modulate(h, chunk), np.zeros(gap, np.complex64)]
+    return np.concatenate(parts)
+
+
+@dataclass
+class Message:
+    """A reassembled message.
+
+    Attributes:
+        header: the header of any received frame (seq/offset/n_units are that frame's).
+        values: complex64 ``(total,)`` (analog; zeros where lost) or the equalized QAM
+            symbols per frame (digital, kept per frame in ``frames``).
+        received: bool ``(total,)``, which units arrived.
+        frames: received frames by seq.
+        lost: seqs of frames that never arrived intact.
+        lost_units: ``[(offset, n_units), ...]`` the lost frames covered.
+    """
+
+    header: Header
+    values: np.ndarray
+    received: np.ndarray
+    frames: dict[int, Frame] = field(default_factory=dict)
+    lost: list[int] = field(default_factory=list)
+    lost_units: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.lost
+
+
+class Reassembler:
+    """Collect frames (any order, duplicates ignored) into messages keyed by msg_id."""
+
+    def __init__(self) -> None:
+        self.frames: dict[int, dict[int, Frame]] = {}
+        self.crc_failures = 0
+
+    def add(self, frame: Frame) -> None:
+        if not frame.crc_ok or frame.header is None:
+            self.crc_failures += 1
+            return
+        if not frame.complete:
+            return
+        self.frames.setdefault(frame.header.msg_id, {}).setdefault(frame.header.seq, frame)
+
+    def message(self, msg_id: int) -> Message | None:
+        """The message so far (None if no frame of it arrived)."""
+        got = self.frames.get(msg_id)
+        if not got:
+            return None
+        any_h = next(iter(got.values())).header
+        total = any_h.total
+        per = units_per_frame(any_h.mode, any_h.mcs)
+        values = np.zeros(total if any_h.mode != MODE_DIGITAL else 0, np.complex64)
+        received = np.zeros(total, bool)
+        for f in got.values():
+            h = f.header
+            if h.mode != MODE_DIGITAL:
+                values[h.offset : h.offset + h.n_units] = f.symbols
+            received[h.offset : h.offset + h.n_units] = True
+        lost = [s for s in range(any_h.n_frames) if s not in got]
+        lost_units = [(s * per, min(per, total - s * per)) for s in lost]
+        return Message(header=any_h, values=values, received=received, frames=dict(sorted(got.items())),
+                       lost=lost, lost_units=lost_units)
+
+    def msg_ids(self) -> list[int]:
+        return sorted(self.frames)

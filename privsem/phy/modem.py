@@ -1,0 +1,253 @@
+"""OFDM modem: ``modulate(header, payload) -> samples``; ``demodulate(samples) -> frames``.
+
+Frame = preamble (STF 160 + LTF 288 samples) | header (4 OFDM symbols, Polar-coded
+QPSK) | payload (analog: JSCC symbols straight onto the data subcarriers; digital:
+LDPC-coded QAM). The receiver finds frames in a stream it did not time, corrects the
+carrier offset (coarse from the STF, fine from the LTF), times the FFT windows from the
+LTF, estimates the channel per subcarrier and the noise from the two LTF copies, tracks
+common phase and timing drift (sample-clock offset) from 8 pilots per symbol, and
+MMSE-equalizes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from .digital import bytes_to_symbols, symbols_for_bytes
+from .header import QPSK_SYMBOLS, Header, MODE_DIGITAL, decode_headers, encode_header
+from .ofdm import (DATA, N_DATA, N_FFT, PILOT_VALUES, PILOTS, SYMBOL_LEN, USED, bins,
+                   grid_to_samples, samples_to_grid, symbols_needed)
+from .preamble import (WINDOW, LTF_CP, LTF_FREQ, PREAMBLE, PREAMBLE_LEN, STF_LEN, STF_PERIOD,
+                       autocorrelation_metric, find_plateaus, fine_timing)
+
+HEADER_SYMBOLS = symbols_needed(QPSK_SYMBOLS)  # 10
+MAX_PAYLOAD_SYMBOLS = 200  # OFDM symbols per frame (20 000 data values, ~30 k samples)
+MAX_FRAME_LEN = PREAMBLE_LEN + (HEADER_SYMBOLS + MAX_PAYLOAD_SYMBOLS) * SYMBOL_LEN
+BACKOFF = 4  # FFT window starts this many samples into the CP
+
+
+def _delay_projection(first: int, last: int) -> np.ndarray:
+    """Projection of a used-subcarrier response onto impulse responses with taps at
+    delays ``first..last`` samples. The channel (plus the window back-off) is shorter
+    than the CP, so this removes most of the estimation noise (108 → 25 dimensions)."""
+    F = np.exp(-2j * np.pi * np.outer(USED, np.arange(first, last + 1)) / N_FFT)
+    return (F @ np.linalg.pinv(F)).astype(np.complex64)
+
+
+_SMOOTH = _delay_projection(-4, 16 + BACKOFF)
+# Channel-estimate error variance relative to the per-bin noise: the LTF average
+# halves it, the projection keeps (taps / used subcarriers) of it.
+_H_ERR = 0.5 * (16 + BACKOFF + 5) / USED.size
+
+
+def zf_noise(sigma2: float, Hd: np.ndarray) -> np.ndarray:
+    """Noise variance of a zero-forced symbol on each data subcarrier, counting the
+    channel-estimate error (which dominates on faded subcarriers)."""
+    return (sigma2 * (1 + _H_ERR) / np.maximum(np.abs(Hd) ** 2, 1e-12)).astype(np.float32)
+
+
+@dataclass
+class Frame:
+    """One received frame.
+
+    Attributes:
+        header: decoded header (None when its CRC failed).
+        symbols: complex64 ``(n_units,)`` MMSE-equalized payload (analog), or the
+            equalized QAM symbols (digital); empty if the payload was cut off.
+        no: float32 per-symbol noise variance after zero-forcing (for LLRs).
+        start: sample index of the frame's STF in the demodulated buffer.
+        snr_db: post-FFT SNR estimate per subcarrier (dB) from the LTF.
+        cfo: carrier offset estimate, cycles/sample (× sample rate = Hz).
+        crc_ok: header CRC-32 passed.
+        complete: the whole payload was inside the buffer.
+    """
+
+    header: Header | None
+    symbols: np.ndarray
+    no: np.ndarray
+    start: int
+    snr_db: float
+    cfo: float
+    crc_ok: bool
+    complete: bool = True
+    quality: dict = field(default_factory=dict)
+
+
+def payload_symbols(header: Header) -> int:
+    """Data-subcarrier values a frame's payload occupies."""
+    if header.mode == MODE_DIGITAL:
+        return symbols_for_bytes(header.n_units, header.mcs)
+    return header.n_units
+
+
+class Modem:
+    """The OFDM modem. ``threshold`` is the detection level of the Schmidl-Cox metric."""
+
+    def __init__(self, threshold: float = 0.3) -> None:
+        self.threshold = threshold
+
+    # ---- transmit ---------------------------------------------------------------------
+    def modulate(self, header: Header, payload: np.ndarray | bytes) -> np.ndarray:
+        """One frame: complex64 samples with unit mean power.
+
+        ``payload``: complex64 ``(n,)`` unit-power symbols (analog, ``header.n_units == n``)
+        or bytes (digital, ``header.n_units == len(payload)``).
+        """
+        if header.mode == MODE_DIGITAL:
+            values = bytes_to_symbols(bytes(payload), header.mcs)
+        else:
+            values = np.asarray(payload, np.complex64)
+        if payload_symbols(header) != values.size:
+            raise ValueError("header.n_units does not match the payload")
+        m = symbols_needed(values.size)
+        if m > MAX_PAYLOAD_SYMBOLS:
+            raise ValueError(f"payload of {m} OFDM symbols exceeds {MAX_PAYLOAD_SYMBOLS}")
+        hdr = np.zeros(HEADER_SYMBOLS * N_DATA, np.complex64)
+        hdr[:QPSK_SYMBOLS] = encode_header(header)
+        pay = np.zeros(m * N_DATA, np.complex64)
+        pay[: values.size] = values
+        grid = np.concatenate([hdr, pay]).reshape(-1, N_DATA)
+        return np.concatenate([PREAMBLE, grid_to_samples(grid)])
+
+    # ---- receive ----------------------------------------------------------------------
+    def _sync(self, y: np.ndarray, run: tuple[int, int], P: np.ndarray):
+        """Coarse CFO and start from an STF plateau, then LTF fine timing, fine CFO,
+        channel and noise estimate. Returns None when the LTF is not where it should be."""
+        a, b = run
+        mid = (a + b) // 2
+        cfo = float(np.angle(P[mid]) / (2 * np.pi * STF_PERIOD))
+        # Where the plateau lies depends on the SNR (at high SNR the metric rises as soon
+        # as part of the STF enters the window), but the STF start s is always in
+        # [b − STF_LEN, a + window]; search the LTF over the matching span.
+        t_lo, t_hi = b + LTF_CP - 8, a + WINDOW + STF_LEN + LTF_CP + 8
+        lo, hi = max(t_lo - 16, 0), min(t_hi + 2 * N_FFT + 16, y.size)
+        if hi - lo < 2 * N_FFT:
+            return None
+        n = np.arange(lo, hi)
+        seg = y[lo:hi] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+        t = fine_timing(seg, t_lo - lo, t_hi - lo)
+        if t < 0 or t + 2 * N_FFT > seg.size:
+            return None
+        fine = np.angle(np.vdot(seg[t : t + N_FFT], seg[t + N_FFT : t + 2 * N_FFT])) / (2 * np.pi * N_FFT)
+        return lo + t, cfo + float(fine)
+
+    def _estimate(self, z: np.ndarray, t: int):
+        """Channel per used subcarrier and per-bin noise variance from the two LTFs."""
+        w = t - BACKOFF
+        scale = np.sqrt(USED.size) / N_FFT
+        Y1 = np.fft.fft(z[w : w + N_FFT])[bins(USED)] * scale
+        Y2 = np.fft.fft(z[w + N_FFT : w + 2 * N_FFT])[bins(USED)] * scale
+        H = np.zeros(N_FFT, np.complex64)
+        H[bins(USED)] = _SMOOTH @ (0.5 * (Y1 + Y2) / LTF_FREQ)
+        sigma2 = max(float(np.mean(np.abs(Y1 - Y2) ** 2) / 2), 1e-12)
+        return H, sigma2
+
+    @staticmethod
+    def _track(G: np.ndarray, H: np.ndarray) -> np.ndarray:
+        """Per-symbol phase correction from the pilots: common phase φ_m and timing-drift
+        slope ψ_m (rad per subcarrier). Returns complex64 ``(m, 128)`` multipliers."""
+        # Pilots weighted by their channel gain (maximum-ratio): faded pilots count less.
+        z = G[:, bins(PILOTS)] * np.conj(H[bins(PILOTS)] * PILOT_VALUES)
+        spacing = np.diff(PILOTS)[0]
+        pairs = np.sum(z[:, 1:] * np.conj(z[:, :-1]), axis=1)
+        m = np.arange(G.shape[0])
+        if G.shape[0] >= 16:  # timing drift is linear in time (clock offset): fit a line
+            psi = np.angle(pairs) / spacing
+            psi = np.polyval(np.polyfit(m, psi, 1, w=np.abs(pairs) + 1e-12), m)
+        else:  # a few symbols: drift is negligible, average
+            psi = np.full(G.shape[0], np.angle(np.sum(pairs)) / spacing)
+        zr = z * np.exp(-1j * np.outer(psi, PILOTS))
+        common = np.sum(zr, axis=1)
+        # Residual CFO makes the common phase drift linearly; fading bends it slowly.
+        # A local straight-line fit (Savitzky-Golay, order 1) over up to 17 symbols
+        # follows both without the lag of a plain average.
+        phi = np.unwrap(np.angle(common))
+        if phi.size >= 3:
+            win = min(17, phi.size if phi.size % 2 else phi.size - 1)
+            phi = savgol_filter(phi, win, 1, mode="interp")
+        k = np.fft.fftfreq(N_FFT, 1 / N_FFT)
+        return np.exp(-1j * (phi[:, None] + np.outer(psi, k))).astype(np.complex64)
+
+    def demodulate(self, y: np.ndarray, final: bool = True) -> tuple[list[Frame], int]:
+        """Find and demodulate every frame in ``y`` (complex64 stream).
+
+        Args:
+            y: received samples.
+            final: when False (streaming), a frame whose payload runs past the end of
+                ``y`` is not returned and ``consumed`` stops before it, so the caller can
+                call again with more samples appended.
+
+        Returns:
+            ``(frames, consumed)``: frames in time order (header-CRC failures included,
+            with ``header=None``), and how many leading samples of ``y`` are done with.
+        """
+        y = np.ascontiguousarray(y, np.complex64)
+        metric, P = autocorrelation_metric(y)
+        runs = find_plateaus(metric, self.threshold)
+        cands = []
+        last = -(10**9)
+        for run in runs:
+            if run[0] < last + PREAMBLE_LEN:
+                continue
+            s = self._sync(y, run, P)
+            if s is None:
+                continue
+            t, cfo = s
+            end_hdr = t + 2 * N_FFT + HEADER_SYMBOLS * SYMBOL_LEN
+            if end_hdr > y.size:
+                break  # header not fully received yet
+            lo = t - (STF_LEN + LTF_CP)
+            n = np.arange(lo, end_hdr)
+            z = y[lo:end_hdr] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+            H, sigma2 = self._estimate(z, t - lo)
+            G = samples_to_grid(z[t - lo + 2 * N_FFT :], HEADER_SYMBOLS, BACKOFF)
+            C = self._track(G, H)
+            Hd = H[bins(DATA)]
+            hdr = (G[:, bins(DATA)] * C[:, bins(DATA)] / Hd).reshape(-1)[:QPSK_SYMBOLS]
+            no = np.broadcast_to(zf_noise(sigma2, Hd), (HEADER_SYMBOLS, N_DATA)).reshape(-1)[:QPSK_SYMBOLS]
+            cands.append((lo, t, cfo, H, sigma2, hdr, no))
+            last = run[0]
+        headers = decode_headers(np.stack([c[5] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)),
+                                 np.stack([c[6] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)))
+        frames: list[Frame] = []
+        consumed = max(0, y.size - MAX_FRAME_LEN) if not final else y.size
+        busy_until = -1
+        for (lo, t, cfo, H, sigma2, _, _), h in zip(cands, headers):
+            if lo < busy_until:
+                continue  # a detection inside a frame already decoded
+            snr_db = float(10 * np.log10(np.mean(np.abs(H[bins(USED)]) ** 2) / sigma2))
+            base = Frame(header=h, symbols=np.zeros(0, np.complex64), no=np.zeros(0, np.float32),
+                         start=lo, snr_db=snr_db, cfo=cfo, crc_ok=h is not None)
+            if h is None:
+                frames.append(base)
+                continue
+            n_vals = payload_symbols(h)
+            m = HEADER_SYMBOLS + symbols_needed(n_vals)
+            end = t + 2 * N_FFT + m * SYMBOL_LEN
+            if end > y.size:
+                if not final:
+                    consumed = min(consumed, lo)
+                    break
+                base.complete = False
+                frames.append(base)
+                continue
+            n = np.arange(lo, end)
+            z = y[lo:end] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+            G = samples_to_grid(z[t - lo + 2 * N_FFT :], m, BACKOFF)
+            C = self._track(G, H)
+            Hd = H[bins(DATA)]
+            D = (G[HEADER_SYMBOLS:, bins(DATA)] * C[HEADER_SYMBOLS:, bins(DATA)])
+            eq = (np.conj(Hd) * D / (np.abs(Hd) ** 2 + sigma2)).reshape(-1)[:n_vals]
+            zf_no = np.broadcast_to(zf_noise(sigma2, Hd), D.shape).reshape(-1)[:n_vals]
+            if h.mode == MODE_DIGITAL:  # unbiased symbols for the demapper
+                eq = (D / Hd).reshape(-1)[:n_vals]
+            base.symbols, base.no = eq.astype(np.complex64), zf_no.astype(np.float32)
+            frames.append(base)
+            busy_until = end
+        if final:
+            consumed = y.size
+        return frames, consumed
