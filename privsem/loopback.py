@@ -1,4 +1,6 @@
-"""``run_loopback``: build both ends from a DB and a channel name, run, write outputs.
+"""``run_loopback``: one image from the transmitter to Bob and Eve, over the radio PHY
+and either a software channel or the GNU Radio ``sim_channel`` flowgraph; writes the
+images and ``report.json``.
 
 Outputs in ``out_dir``: ``guarded.png`` (A), ``mask.png`` (M), ``bob.png`` / ``eve.png``
 (Ŝ), ``bob_mask.png`` / ``eve_mask.png`` (M̂), ``report.json``.
@@ -7,13 +9,17 @@ Outputs in ``out_dir``: ``guarded.png`` (A), ``mask.png`` (M), ``bob.png`` / ``e
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
-from .channel import CHANNELS, build_channel
+from .channel import CHANNELS, build_link_channel
 from .errors import PrivsemError
 from .imageio import load_image, save_image
+
+SAMPLE_RATE = 2e6  # nominal, for reporting CFO in Hz and for the GNU Radio channel
+TAIL = 4096  # zeros after the transmission (flushes delays and the stream receiver)
 
 
 def build_bob_recovery(db, text_encoder):
@@ -25,54 +31,113 @@ def build_bob_recovery(db, text_encoder):
     return ExemplarRecovery([list(e.samples) for e in db.entities], emb)
 
 
+def _software(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
+              impairments: bool) -> dict[str, np.ndarray]:
+    x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
+    return {"bob": build_link_channel(channel, seed, impairments)(x, snr_db).y,
+            "eve": build_link_channel(channel, seed + 1, impairments)(x, eve_snr_db).y}
+
+
+def _gnuradio(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
+              impairments: bool, timeout_s: float) -> dict[str, np.ndarray]:
+    from .transport import ZmqPull, ZmqPush, free_tcp_endpoint
+    from .transport.gnuradio import Flowgraph
+    from .transport.zmq import exchange
+
+    rng = np.random.default_rng(seed)
+    params = {"samp_rate": SAMPLE_RATE, "seed": seed, "bob_snr_db": snr_db, "eve_snr_db": eve_snr_db}
+    for role in ("bob", "eve"):
+        gain = 1.0
+        if channel == "rayleigh":  # block fading: one Rayleigh amplitude per run and branch
+            gain = float(np.abs(rng.standard_normal() + 1j * rng.standard_normal()) / np.sqrt(2))
+        params |= {f"{role}_gain": gain, f"{role}_delay": int(rng.integers(0, 4000)),
+                   f"{role}_cfo_hz": float(rng.uniform(-0.02, 0.02) * SAMPLE_RATE) if impairments else 0.0}
+    x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
+    with ZmqPush("tcp://127.0.0.1:*", bind=True) as tx:
+        addrs = {"bob": free_tcp_endpoint(), "eve": free_tcp_endpoint()}
+        with Flowgraph("sim_channel", tx_addr=tx.endpoint, bob_addr=addrs["bob"], eve_addr=addrs["eve"],
+                       **params) as fg:
+            with ZmqPull(addrs["bob"]) as bob, ZmqPull(addrs["eve"]) as eve:
+                counts = {"bob": x.size + params["bob_delay"], "eve": x.size + params["eve_delay"]}
+                got = exchange(tx, x, {"bob": bob, "eve": eve}, counts, timeout_s, check=fg.check)
+    return got
+
+
 def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, channel: str,
                  out_dir: str | Path, seed: int = 0, eve_snr_db: float | None = None,
-                 codec_path: str | Path | None = None) -> dict:
-    """One image through guard → JSCC → channel → Bob and Eve; returns the report dict."""
+                 codec_path: str | Path | None = None, via: str = "software",
+                 impairments: bool = False, design_snr_db: float | None = None,
+                 timeout_s: float = 60.0) -> dict:
+    """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report."""
     if channel not in CHANNELS:
         raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+    if via not in ("software", "gnuradio"):
+        raise PrivsemError(f"unknown transport {via!r} (known: software, gnuradio)")
     image = load_image(image_path)
     from .codec import load_codec
     from .database import PrivacyDB
     from .guard import Guard
     from .metrics.report import role_metrics
-    from .pipeline import Loopback, Receiver, Transmitter
+    from .pipeline import StreamReceiver, frame_report, receive_image, transmit_image
     from .recovery import PushPullRecovery
     from .text import default_text_encoder
 
+    eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
     guard = Guard(db)
     codec = load_codec(codec_path)
     text = default_text_encoder()
-    loop = Loopback(Transmitter(guard, codec, text),
-                    bob=Receiver("bob", codec, build_bob_recovery(db, text), seed=seed),
-                    eve=Receiver("eve", codec, PushPullRecovery(), seed=seed),
-                    channel_factory=lambda s: build_channel(channel, seed=s), seed=seed)
-    res = loop(image, snr_db, eve_snr_db)
-
-    g = res.tx.guard
-    mask = g.mask
+    t0 = time.perf_counter()
+    tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)
+    t1 = time.perf_counter()
+    if via == "software":
+        rx_samples = _software(tx.samples, channel, snr_db, eve_snr_db, seed, impairments)
+    else:
+        rx_samples = _gnuradio(tx.samples, channel, snr_db, eve_snr_db, seed, impairments, timeout_s)
+    t2 = time.perf_counter()
+    recoveries = {"bob": build_bob_recovery(db, text), "eve": PushPullRecovery()}
+    results, timings = {}, {**tx.timings, "channel": t2 - t1}
     report = {
-        "snr_db": float(snr_db), "channel": channel,
-        "eve_snr_db": float(snr_db if eve_snr_db is None else eve_snr_db),
-        "image": str(image_path), "shape": list(image.shape[:2]),
-        "n_symbols": int(res.tx.samples.size), "bandwidth_ratio": round(res.tx.samples.size / image.size, 5),
-        "guard": {"entity": g.entity, "prompt": g.prompt, "score": round(float(g.score), 4),
-                  "mask_fraction": round(float(mask.mean()), 4)},
+        "snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
+        "impairments": impairments, "image": str(image_path), "shape": list(image.shape[:2]),
+        "n_samples": int(tx.samples.size),
+        "guard": {"entity": tx.guard.entity, "prompt": tx.guard.prompt, "score": round(float(tx.guard.score), 4),
+                  "mask_fraction": round(float(tx.guard.mask.mean()), 4)},
     }
-    for role, rec in (("bob", res.bob), ("eve", res.eve)):
-        report[role] = role_metrics(image, rec.recovered, mask, guard.identify(rec.recovered), g.entity)
-        inter = np.logical_and(rec.mask_hat, mask).sum()
-        union = np.logical_or(rec.mask_hat, mask).sum()
-        report[role]["mask_iou"] = round(float(inter / union), 4) if union else None
-    report["timings_s"] = {k: round(v, 4) for k, v in res.timings.items()}
+    n_frames = tx.header.n_frames
+    for role in ("bob", "eve"):
+        t_r = time.perf_counter()
+        rx = StreamReceiver()
+        rx.feed(rx_samples[role])
+        rx.finish()
+        msg = rx.reassembler.message(tx.header.msg_id)
+        if msg is None:
+            raise PrivsemError(f"{role}: no frame of the image was received "
+                               f"({len(rx.frames)} frames detected, {rx.reassembler.crc_failures} header CRC failures)")
+        res = receive_image(msg, codec, recoveries[role], role, db=db if role == "bob" else None,
+                            text_encoder=text)
+        results[role] = res
+        timings["decode" if role == "bob" else "decode_eve"] = time.perf_counter() - t_r - res.timings["recover"]
+        timings[f"recover_{role}"] = res.timings["recover"]
+        m = role_metrics(image, res.recovered, tx.guard.mask, guard.identify(res.recovered), tx.guard.entity)
+        inter = np.logical_and(res.mask_hat, tx.guard.mask).sum()
+        union = np.logical_or(res.mask_hat, tx.guard.mask).sum()
+        m["mask_iou"] = round(float(inter / union), 4) if union else None
+        m["entity_resolved"] = res.entity
+        m["link"] = {"snr_est_db": round(res.snr_db, 2), "frames_sent": n_frames,
+                     "frames_received": len(msg.frames), "frames_lost": msg.lost,
+                     "lost_units": [list(u) for u in msg.lost_units], "crc_failures": rx.reassembler.crc_failures,
+                     "frames": frame_report(rx.frames, SAMPLE_RATE)}
+        report[role] = m
+    timings["total"] = time.perf_counter() - t0
+    report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_image(out / "guarded.png", res.tx.guarded)
-    save_image(out / "mask.png", mask)
-    for role, rec in (("bob", res.bob), ("eve", res.eve)):
-        save_image(out / f"{role}.png", rec.recovered)
-        save_image(out / f"{role}_mask.png", rec.mask_hat)
+    save_image(out / "guarded.png", tx.guarded)
+    save_image(out / "mask.png", tx.guard.mask)
+    for role, res in results.items():
+        save_image(out / f"{role}.png", res.recovered)
+        save_image(out / f"{role}_mask.png", res.mask_hat)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -1,20 +1,22 @@
-"""Transmitter, Receiver and Loopback: composition of the stages, no maths here.
+"""Transmitter, receivers and the stream in between: composition of the stages, no maths.
 
-Data flow (DESIGN.md §1): image S → guard → A, entity, prompt → JSCC → symbols
-(+ prompt-embedding symbols) → modem → samples → channel → modem → decoder → Â, î →
-M̂ → recovery → Ŝ. Bob's recovery may read the privacy DB; Eve's is built without it.
+Data flow (DESIGN.md §1): image S → guard → A, entity → JSCC → symbols → frames
+(keyed entity tag in the header) → samples ⇢ channel ⇢ stream → frames → message →
+JSCC decoder → Â → M̂ → recovery → Ŝ. Bob resolves the tag with the privacy DB; Eve
+receives the same samples and has no DB.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .codec import Codec
-from .phy import PilotBlockModem
-from .recovery import Recovery, estimate_mask
+from .errors import PrivsemError
+from .phy import Frame, Header, Message, Modem, Reassembler, entity_tag, resolve_tag, split, transmit
+from .phy.header import FLAG_EMBEDDING, NO_ENTITY
+
 
 def embedding_to_symbols(e: np.ndarray) -> np.ndarray:
     """float32 ``(d,)`` (L2-normalised) → complex64 ``(d/2,)`` with unit mean power."""
@@ -28,130 +30,145 @@ def symbols_to_embedding(s: np.ndarray) -> np.ndarray:
     return (np.concatenate([s.real, s.imag]) / np.sqrt(half)).astype(np.float32)
 
 
-@dataclass
-class Transmission:
-    """What the transmitter puts on air and what it knows about it.
+CODEC_IDS = {"jscc": 0}
+EMBED_SYMBOLS = 192  # a 384-d prompt embedding as complex symbols
 
-    Attributes:
-        samples: complex64 ``(N,)`` baseband samples, unit mean power.
-        shape: ``(H, W)`` of the image (header information).
-        n_image_symbols, n_embed_symbols: payload layout (header information).
-        guarded: float32 ``(H, W, 3)``, A = (1 − M) ⊙ S.
-        guard: the guard's result (mask, entity, prompt, scores).
-    """
+
+@dataclass
+class TxResult:
+    """What the transmitter sent: samples, the guard's result and the guarded image."""
 
     samples: np.ndarray
-    shape: tuple[int, int]
-    n_image_symbols: int
-    n_embed_symbols: int
-    guarded: np.ndarray
+    header: Header
     guard: object
+    guarded: np.ndarray
+    timings: dict[str, float]
+
+
+def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: float = 10.0,
+                   msg_id: int = 0, modem: Modem | None = None, text_encoder=None,
+                   send_embedding: bool = False) -> TxResult:
+    """Guard, JSCC-encode and frame one image.
+
+    Args:
+        image: float32 ``(H, W, 3)`` in [0, 1].
+        key: the DB's secret, for the keyed entity tag in the header.
+        design_snr_db: the SNR the JSCC encoder is told (the link's expected SNR).
+        send_embedding: also send the prompt's text embedding as 192 analog symbols at
+            the start of the message (the paper's scheme; it reveals the prompt's meaning
+            to anyone with the public text encoder — off by default).
+    """
+    from .guard import apply_guard
+    modem = modem or Modem()
+    t0 = time.perf_counter()
+    g = guard(image)
+    guarded = apply_guard(image, g.mask)
+    t1 = time.perf_counter()
+    x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db)[0]
+    flags = 0
+    if send_embedding:
+        if text_encoder is None:
+            raise ValueError("send_embedding needs a text encoder")
+        emb = text_encoder.encode([g.prompt])[0] if g.prompt else np.zeros(text_encoder.dim, np.float32)
+        x = np.concatenate([embedding_to_symbols(emb), x])
+        flags |= FLAG_EMBEDDING
+    h = Header(codec_id=CODEC_IDS[codec.name], flags=flags, msg_id=msg_id, height=image.shape[0],
+               width=image.shape[1], tag=entity_tag(key, g.entity))
+    h = replace(h, n_frames=len(split(h, x)))
+    samples = transmit(modem, h, x)
+    t2 = time.perf_counter()
+    return TxResult(samples=samples, header=h, guard=g, guarded=guarded,
+                    timings={"guard": t1 - t0, "encode": t2 - t1})
+
+
+class StreamReceiver:
+    """Feed it sample chunks as they arrive; it returns frames as they complete and
+    keeps every frame it has seen (CRC failures included) for the report."""
+
+    def __init__(self, modem: Modem | None = None) -> None:
+        self.modem = modem or Modem()
+        self.buffer = np.zeros(0, np.complex64)
+        self.base = 0  # absolute index of buffer[0]
+        self.frames: list[Frame] = []
+        self.reassembler = Reassembler()
+
+    def feed(self, samples: np.ndarray, final: bool = False) -> list[Frame]:
+        self.buffer = np.concatenate([self.buffer, np.asarray(samples, np.complex64)])
+        frames, consumed = self.modem.demodulate(self.buffer, final=final)
+        for f in frames:
+            f.start += self.base
+            self.frames.append(f)
+            self.reassembler.add(f)
+        self.buffer = self.buffer[consumed:]
+        self.base += consumed
+        return frames
+
+    def finish(self) -> list[Frame]:
+        return self.feed(np.zeros(0, np.complex64), final=True)
+
+
+@dataclass
+class RxResult:
+    """A receiver's output for one message."""
+
+    role: str
+    message: Message
+    a_hat: np.ndarray
+    mask_hat: np.ndarray
+    recovered: np.ndarray
+    entity: str | None
+    prompt: str | None
+    snr_db: float
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class Transmitter:
-    """``Transmitter(guard, codec, text_encoder, modem)(image, snr_db) -> Transmission``."""
-
-    def __init__(self, guard, codec: Codec, text_encoder, modem: PilotBlockModem | None = None) -> None:
-        self.guard, self.codec, self.text = guard, codec, text_encoder
-        self.modem = modem or PilotBlockModem()
-
-    def __call__(self, image: np.ndarray, snr_db: float) -> Transmission:
-        from .guard import apply_guard
-
-        t0 = time.perf_counter()
-        result = self.guard(image)
-        guarded = apply_guard(image, result.mask)
-        t1 = time.perf_counter()
-        x = self.codec.encode(guarded.transpose(2, 0, 1)[None], snr_db)[0]
-        if result.prompt is not None:
-            emb = self.text.encode([result.prompt])[0]
-        else:  # nothing removed: send an all-zero index (no entity)
-            emb = np.zeros(self.text.dim, np.float32)
-        e = embedding_to_symbols(emb)
-        samples = self.modem.modulate(np.concatenate([x, e]))
-        t2 = time.perf_counter()
-        return Transmission(samples=samples, shape=image.shape[:2], n_image_symbols=x.size,
-                            n_embed_symbols=e.size, guarded=guarded, guard=result,
-                            timings={"guard": t1 - t0, "encode": t2 - t1})
+def frame_report(frames: list[Frame], sample_rate: float | None = None) -> list[dict]:
+    """Per-frame quality for report.json."""
+    out = []
+    for f in frames:
+        out.append({"start": int(f.start), "crc_ok": bool(f.crc_ok), "complete": bool(f.complete),
+                    "msg_id": f.header.msg_id if f.header else None,
+                    "seq": f.header.seq if f.header else None,
+                    "snr_db": round(float(f.snr_db), 2), "cfo": round(float(f.cfo), 7),
+                    **({"cfo_hz": round(float(f.cfo) * sample_rate, 1)} if sample_rate else {})})
+    return out
 
 
-@dataclass
-class Reception:
-    """A receiver's output: Â, î, M̂ and the recovered Ŝ (float32 images, bool mask)."""
+def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encoder=None) -> RxResult:
+    """Decode a reassembled message and recover the removed region.
 
-    a_hat: np.ndarray
-    embedding: np.ndarray
-    mask_hat: np.ndarray
-    recovered: np.ndarray
-    timings: dict[str, float]
-
-
-class Receiver:
-    """``Receiver(role, codec, recovery, modem)(samples, tx_layout, no, snr_db) -> Reception``.
-
-    The same class serves Bob and Eve: only the ``recovery`` differs (Bob's is built
-    from the DB, Eve's never sees it).
+    Bob (``db`` given) resolves the keyed tag to the entity and its prompt; Eve has no
+    DB and recovers without them.
     """
+    from .recovery import estimate_mask
 
-    def __init__(self, role: str, codec: Codec, recovery: Recovery,
-                 modem: PilotBlockModem | None = None, steps: int = 0, seed: int = 0) -> None:
-        self.role, self.codec, self.recovery = role, codec, recovery
-        self.modem = modem or PilotBlockModem()
-        self.steps, self.seed = steps, seed
-
-    def __call__(self, samples: np.ndarray, shape: tuple[int, int], n_image_symbols: int,
-                 n_embed_symbols: int, no: float, snr_db: float) -> Reception:
-        t0 = time.perf_counter()
-        sym, _ = self.modem.demodulate(samples, n_image_symbols + n_embed_symbols, no)
-        a_hat = self.codec.decode(sym[None, :n_image_symbols], snr_db, shape)[0].transpose(1, 2, 0)
-        emb = symbols_to_embedding(sym[n_image_symbols:])
-        t1 = time.perf_counter()
-        mask_hat = estimate_mask(a_hat)
-        recovered = self.recovery(a_hat, mask_hat, emb, steps=self.steps, seed=self.seed)
-        t2 = time.perf_counter()
-        return Reception(a_hat=a_hat, embedding=emb, mask_hat=mask_hat, recovered=recovered,
-                         timings={"decode": t1 - t0, "recover": t2 - t1})
-
-
-@dataclass
-class LoopbackResult:
-    """Everything one software loopback produced (images float32 (H,W,3), masks bool)."""
-
-    original: np.ndarray
-    tx: Transmission
-    bob: Reception
-    eve: Reception
-    timings: dict[str, float]
-
-
-class Loopback:
-    """Transmitter → two independent channel realizations → Bob and Eve receivers.
-
-    Args:
-        transmitter, bob, eve: the three ends.
-        channel_factory: ``seed -> Channel`` (Bob and Eve get different seeds).
-        seed: Bob's channel uses ``seed``, Eve's ``seed + 1``.
-    """
-
-    def __init__(self, transmitter: Transmitter, bob: Receiver, eve: Receiver, channel_factory,
-                 seed: int = 0) -> None:
-        self.tx, self.bob, self.eve = transmitter, bob, eve
-        self.channel_factory, self.seed = channel_factory, seed
-
-    def __call__(self, image: np.ndarray, snr_db: float, eve_snr_db: float | None = None) -> LoopbackResult:
-        eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
-        t0 = time.perf_counter()
-        tx = self.tx(image, snr_db)
-        t1 = time.perf_counter()
-        ch_bob = self.channel_factory(self.seed)(tx.samples, snr_db)
-        ch_eve = self.channel_factory(self.seed + 1)(tx.samples, eve_snr_db)
-        t2 = time.perf_counter()
-        layout = (tx.shape, tx.n_image_symbols, tx.n_embed_symbols)
-        bob = self.bob(ch_bob.y, *layout, ch_bob.no, snr_db)
-        eve = self.eve(ch_eve.y, *layout, ch_eve.no, eve_snr_db)
-        t3 = time.perf_counter()
-        timings = {**tx.timings, "channel": t2 - t1, "decode": bob.timings["decode"],
-                   "decode_eve": eve.timings["decode"], "recover_bob": bob.timings["recover"],
-                   "recover_eve": eve.timings["recover"], "total": t3 - t0}
-        return LoopbackResult(original=image, tx=tx, bob=bob, eve=eve, timings=timings)
+    if role == "bob" and db is None:
+        raise PrivsemError("Bob needs the privacy database (--db)")
+    t0 = time.perf_counter()
+    h = msg.header
+    if h.codec_id != CODEC_IDS[codec.name]:
+        raise PrivsemError(f"message uses codec id {h.codec_id}, this receiver has {codec.name}")
+    good = [f.snr_db for f in msg.frames.values()]
+    snr_db = float(np.clip(np.mean(good), 0.0, 20.0))
+    values = msg.values
+    embedding = None
+    if h.flags & FLAG_EMBEDDING:
+        embedding = symbols_to_embedding(values[:EMBED_SYMBOLS])
+        values = values[EMBED_SYMBOLS:]
+    shape = (h.height, h.width)
+    if values.size != codec.n_symbols(shape):
+        raise PrivsemError(f"message has {values.size} symbols, the codec expects {codec.n_symbols(shape)}")
+    a_hat = codec.decode(values[None], snr_db, shape)[0].transpose(1, 2, 0)
+    t1 = time.perf_counter()
+    entity = prompt = None
+    if db is not None and h.tag != NO_ENTITY:
+        entity = resolve_tag(db.key, h.tag, [e.name for e in db.entities])
+        prompt = next((e.prompt for e in db.entities if e.name == entity), None)
+        if prompt is not None and text_encoder is not None:
+            embedding = text_encoder.encode([prompt])[0]
+    mask_hat = estimate_mask(a_hat)
+    recovered = recovery(a_hat, mask_hat, embedding)
+    t2 = time.perf_counter()
+    return RxResult(role=role, message=msg, a_hat=a_hat, mask_hat=mask_hat, recovered=recovered,
+                    entity=entity, prompt=prompt, snr_db=snr_db,
+                    timings={"decode": t1 - t0, "recover": t2 - t1})

@@ -17,14 +17,24 @@ from . import cli
 @click.option("--channel", default="awgn", show_default=True, help="awgn | rayleigh")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--via", type=str, default="software", show_default=True,
+              help="software (in-process channel) | gnuradio (the sim_channel flowgraph over ZMQ)")
+@click.option("--impairments", is_flag=True,
+              help="Add what radios do: ±2 % CFO, ±50 ppm clock offset, 3-tap multipath, unknown gain.")
+@click.option("--design-snr", "design_snr_db", type=float, default=None,
+              help="SNR the JSCC encoder is told (default: --snr).")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
+              help="Seconds to wait for samples from GNU Radio.")
 @click.option("--codec", "codec_path", type=click.Path(path_type=Path), default=None,
               help="JSCC safetensors (default: the committed models/jscc_small.safetensors).")
-def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, codec_path) -> None:
-    """Send IMAGE through guard → JSCC → channel → Bob and Eve; write images and report.json."""
+def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
+             timeout_s, codec_path) -> None:
+    """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
     r = run_loopback(image, db_dir, snr_db, channel, out_dir, seed=seed, eve_snr_db=eve_snr_db,
-                     codec_path=codec_path)
+                     codec_path=codec_path, via=via, impairments=impairments,
+                     design_snr_db=design_snr_db, timeout_s=timeout_s)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "
                f"mask={100 * g['mask_fraction']:.1f}%")
@@ -33,5 +43,7 @@ def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, codec_pa
         fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
         click.echo(f"{role}: PSNR {fmt(m['psnr'])} dB (region {fmt(m['psnr_region'])}), "
                    f"SSIM {fmt(m['ssim'])} (region {fmt(m['ssim_region'])}), "
-                   f"identity recognized: {m['identity_recognized']}")
+                   f"identity recognized: {m['identity_recognized']}; frames "
+                   f"{m['link']['frames_received']}/{m['link']['frames_sent']}, "
+                   f"SNR est {m['link']['snr_est_db']:.1f} dB")
     click.echo(f"total {r['timings_s']['total']:.2f} s; wrote {out_dir}/report.json")

@@ -21,13 +21,14 @@ from .digital import bytes_to_symbols, symbols_for_bytes
 from .header import QPSK_SYMBOLS, Header, MODE_DIGITAL, decode_headers, encode_header
 from .ofdm import (DATA, N_DATA, N_FFT, PILOT_VALUES, PILOTS, SYMBOL_LEN, USED, bins,
                    grid_to_samples, samples_to_grid, symbols_needed)
-from .preamble import (WINDOW, LTF_CP, LTF_FREQ, PREAMBLE, PREAMBLE_LEN, STF_LEN, STF_PERIOD,
+from .preamble import (LTF_CP, LTF_FREQ, PREAMBLE, PREAMBLE_LEN, STF_LEN, STF_PERIOD, WINDOW,
                        autocorrelation_metric, find_plateaus, fine_timing)
 
 HEADER_SYMBOLS = symbols_needed(QPSK_SYMBOLS)  # 10
 MAX_PAYLOAD_SYMBOLS = 200  # OFDM symbols per frame (20 000 data values, ~30 k samples)
 MAX_FRAME_LEN = PREAMBLE_LEN + (HEADER_SYMBOLS + MAX_PAYLOAD_SYMBOLS) * SYMBOL_LEN
 BACKOFF = 4  # FFT window starts this many samples into the CP
+LTF_MIN_CORRELATION = 0.25
 
 
 def _delay_projection(first: int, last: int) -> np.ndarray:
@@ -87,7 +88,7 @@ def payload_symbols(header: Header) -> int:
 class Modem:
     """The OFDM modem. ``threshold`` is the detection level of the Schmidl-Cox metric."""
 
-    def __init__(self, threshold: float = 0.3) -> None:
+    def __init__(self, threshold: float = 0.15) -> None:
         self.threshold = threshold
 
     # ---- transmit ---------------------------------------------------------------------
@@ -131,6 +132,12 @@ class Modem:
         seg = y[lo:hi] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
         t = fine_timing(seg, t_lo - lo, t_hi - lo)
         if t < 0 or t + 2 * N_FFT > seg.size:
+            return None
+        # The LTF must really be there: its two copies correlate (normalised, lag 128)
+        # ≈ SNR/(1+SNR) whatever the multipath (0.5 at 0 dB), ≈ 0.09 on data or noise.
+        c1, c2 = seg[t : t + N_FFT], seg[t + N_FFT : t + 2 * N_FFT]
+        rho = np.abs(np.vdot(c1, c2)) / np.sqrt(np.vdot(c1, c1).real * np.vdot(c2, c2).real + 1e-30)
+        if rho < LTF_MIN_CORRELATION:
             return None
         fine = np.angle(np.vdot(seg[t : t + N_FFT], seg[t + N_FFT : t + 2 * N_FFT])) / (2 * np.pi * N_FFT)
         return lo + t, cfo + float(fine)
@@ -191,8 +198,8 @@ class Modem:
         cands = []
         last = -(10**9)
         for run in runs:
-            if run[0] < last + PREAMBLE_LEN:
-                continue
+            if run[0] < last + STF_LEN:
+                continue  # the same STF, split into two runs by noise
             s = self._sync(y, run, P)
             if s is None:
                 continue
@@ -214,7 +221,7 @@ class Modem:
         headers = decode_headers(np.stack([c[5] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)),
                                  np.stack([c[6] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)))
         frames: list[Frame] = []
-        consumed = max(0, y.size - MAX_FRAME_LEN) if not final else y.size
+        hold = None  # start of a frame whose payload has not fully arrived
         busy_until = -1
         for (lo, t, cfo, H, sigma2, _, _), h in zip(cands, headers):
             if lo < busy_until:
@@ -230,7 +237,7 @@ class Modem:
             end = t + 2 * N_FFT + m * SYMBOL_LEN
             if end > y.size:
                 if not final:
-                    consumed = min(consumed, lo)
+                    hold = lo
                     break
                 base.complete = False
                 frames.append(base)
@@ -249,5 +256,9 @@ class Modem:
             frames.append(base)
             busy_until = end
         if final:
-            consumed = y.size
+            return frames, y.size
+        # Streaming: keep the tail that may still hold the start of a frame; frames that
+        # begin there (a CRC failure too) are reported when they are seen again.
+        consumed = hold if hold is not None else max(y.size - MAX_FRAME_LEN, busy_until, 0)
+        frames = [f for f in frames if f.start < consumed]
         return frames, consumed

@@ -103,3 +103,53 @@ class ZmqPull(_Endpoint):
         data = np.concatenate(parts)
         self._pending = data[n:].copy()
         return data[:n].astype(np.complex64)
+
+
+def exchange(tx: ZmqPush, samples: np.ndarray, pulls: dict[str, ZmqPull], counts: dict[str, int],
+             timeout_s: float, check=None) -> dict[str, np.ndarray]:
+    """Send ``samples`` on ``tx`` while draining every PULL in ``pulls`` until each has
+    ``counts[name]`` samples (a flowgraph with several outputs stalls if one output is
+    not read). ``check()`` is called while waiting (e.g. to notice a dead flowgraph).
+
+    Raises:
+        PrivsemError: on timeout, naming how much each output delivered.
+    """
+    import threading
+
+    err: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            tx.send(samples)
+        except BaseException as e:  # reported by the caller's thread
+            err.append(e)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    poller = zmq.Poller()
+    for p in pulls.values():
+        poller.register(p._sock, zmq.POLLIN)
+    got = {k: [p._pending] for k, p in pulls.items()}
+    have = {k: p._pending.size for k, p in pulls.items()}
+    deadline = time.monotonic() + timeout_s
+    while any(have[k] < counts[k] for k in pulls):
+        if err:
+            raise err[0]
+        if check is not None:
+            check()
+        if time.monotonic() > deadline:
+            status = ", ".join(f"{k} {have[k]} of {counts[k]}" for k in pulls)
+            raise PrivsemError(f"timed out after {timeout_s:g} s waiting for samples ({status})")
+        events = dict(poller.poll(200))
+        for k, p in pulls.items():
+            if p._sock in events:
+                chunk = np.frombuffer(p._sock.recv(copy=False), dtype=ITEM)
+                got[k].append(chunk)
+                have[k] += chunk.size
+    sender.join(timeout=1)
+    out = {}
+    for k, p in pulls.items():
+        data = np.concatenate(got[k])
+        p._pending = data[counts[k]:].copy()
+        out[k] = data[: counts[k]].astype(np.complex64)
+    return out
