@@ -74,7 +74,7 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
         flags |= FLAG_EMBEDDING
     h = Header(codec_id=CODEC_IDS[codec.name], flags=flags, msg_id=msg_id, height=image.shape[0],
                width=image.shape[1], tag=entity_tag(key, g.entity))
-    h = replace(h, n_frames=len(split(h, x)))
+    h = replace(h, n_frames=len(split(h, x)), total=len(x))
     samples = transmit(modem, h, x)
     t2 = time.perf_counter()
     return TxResult(samples=samples, header=h, guard=g, guarded=guarded,

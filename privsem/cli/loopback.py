@@ -45,5 +45,5 @@ def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, imp
                    f"SSIM {fmt(m['ssim'])} (region {fmt(m['ssim_region'])}), "
                    f"identity recognized: {m['identity_recognized']}; frames "
                    f"{m['link']['frames_received']}/{m['link']['frames_sent']}, "
-                   f"SNR est {m['link']['snr_est_db']:.1f} dB")
+                   f"SNR est {fmt(m['link']['snr_est_db'])} dB")
     click.echo(f"total {r['timings_s']['total']:.2f} s; wrote {out_dir}/report.json")
