@@ -1,7 +1,8 @@
 """Frame header: fields, CRC-32, keyed entity tag, and its Polar code.
 
 The header is 35 bytes plus a CRC-32 (zlib polynomial), i.e. 312 bits, Polar-coded
-(Sionna's 5G Polar code, rate 312/1000, SCL-8 decoding with the code's own CRC) and
+(Sionna's 5G Polar code, rate 312/1000; SC decoding, then SCL-8 for headers whose
+CRC-32 fails) and
 sent twice as 1000 QPSK symbols on 10 OFDM symbols (the receiver adds the two
 copies' LLRs: 3 dB and frequency diversity), in a fixed pseudo-random order across
 subcarriers and symbols so that a frequency-selective fade hits scattered code bits,
@@ -113,10 +114,16 @@ def resolve_tag(key: bytes, tag: bytes, names: list[str]) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _polar():
+    import warnings
+
     from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
 
     enc = Polar5GEncoder(INFO_BITS, CODED_BITS, precision="single", device="cpu")
-    return enc, Polar5GDecoder(enc, "SCL", list_size=8, precision="single", device="cpu")
+    with warnings.catch_warnings():  # SC cannot use the code's CRC-11; our CRC-32 checks it
+        warnings.simplefilter("ignore")
+        sc = Polar5GDecoder(enc, "SC", precision="single", device="cpu")
+    return (enc, sc,
+            Polar5GDecoder(enc, "SCL", list_size=8, precision="single", device="cpu"))
 
 
 def _bits(data: bytes) -> np.ndarray:
@@ -127,7 +134,7 @@ def encode_header(h: Header) -> np.ndarray:
     """Header → 1000 QPSK symbols, complex64, unit power (Gray mapping, Sionna)."""
     from .digital import qam_map
 
-    enc, _ = _polar()
+    enc = _polar()[0]
     coded = enc(torch.from_numpy(_bits(h.pack()))[None])[0].numpy()
     return qam_map(np.tile(coded, COPIES), 2)[_INTERLEAVE]
 
@@ -139,11 +146,17 @@ def decode_headers(symbols: np.ndarray, no: np.ndarray) -> list[Header | None]:
 
     if symbols.shape[0] == 0:
         return []
-    _, dec = _polar()
+    _, sc, scl = _polar()
     llr = qam_llr(symbols[:, _DEINTERLEAVE], no[:, _DEINTERLEAVE], 2)
-    llr = llr.reshape(symbols.shape[0], COPIES, CODED_BITS).sum(axis=1)
-    bits = dec(torch.from_numpy(np.ascontiguousarray(llr))).numpy()
-    out = []
-    for row in bits:
-        out.append(Header.unpack(np.packbits(row.astype(np.uint8)).tobytes()))
+    llr = np.ascontiguousarray(llr.reshape(symbols.shape[0], COPIES, CODED_BITS).sum(axis=1))
+    # Successive cancellation first (fast); the list decoder only for what fails CRC-32.
+    out = _unpack_rows(sc(torch.from_numpy(llr)).numpy())
+    retry = [i for i, h in enumerate(out) if h is None]
+    if retry:
+        for i, h in zip(retry, _unpack_rows(scl(torch.from_numpy(llr[retry])).numpy())):
+            out[i] = h
     return out
+
+
+def _unpack_rows(bits: np.ndarray) -> list[Header | None]:
+    return [Header.unpack(np.packbits(row.astype(np.uint8)).tobytes()) for row in bits]

@@ -29,6 +29,7 @@ MAX_PAYLOAD_SYMBOLS = 200  # OFDM symbols per frame (20 000 data values, ~30 k s
 MAX_FRAME_LEN = PREAMBLE_LEN + (HEADER_SYMBOLS + MAX_PAYLOAD_SYMBOLS) * SYMBOL_LEN
 BACKOFF = 4  # FFT window starts this many samples into the CP
 LTF_MIN_CORRELATION = 0.25
+_SUBCARRIER = np.fft.fftfreq(N_FFT, 1 / N_FFT)  # subcarrier index of each FFT bin
 
 
 def _delay_projection(first: int, last: int) -> np.ndarray:
@@ -43,6 +44,13 @@ _SMOOTH = _delay_projection(-4, 16 + BACKOFF)
 # Channel-estimate error variance relative to the per-bin noise: the LTF average
 # halves it, the projection keeps (taps / used subcarriers) of it.
 _H_ERR = 0.5 * (16 + BACKOFF + 5) / USED.size
+
+
+def derotator(cfo: float, start: int, stop: int) -> np.ndarray:
+    """complex64 ``exp(−j2π·cfo·n)`` for n in [start, stop): undoes a carrier offset of
+    ``cfo`` cycles/sample (phase wrapped in double precision, exponential in single)."""
+    phase = np.mod(-cfo * np.arange(start, stop, dtype=np.float64), 1.0) * (2 * np.pi)
+    return np.exp(1j * phase.astype(np.float32))
 
 
 def zf_noise(sigma2: float, Hd: np.ndarray) -> np.ndarray:
@@ -128,8 +136,7 @@ class Modem:
         lo, hi = max(t_lo - 16, 0), min(t_hi + 2 * N_FFT + 16, y.size)
         if hi - lo < 2 * N_FFT:
             return None
-        n = np.arange(lo, hi)
-        seg = y[lo:hi] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+        seg = y[lo:hi] * derotator(cfo, lo, hi)
         t = fine_timing(seg, t_lo - lo, t_hi - lo)
         if t < 0 or t + 2 * N_FFT > seg.size:
             return None
@@ -176,8 +183,8 @@ class Modem:
         if phi.size >= 3:
             win = min(17, phi.size if phi.size % 2 else phi.size - 1)
             phi = savgol_filter(phi, win, 1, mode="interp")
-        k = np.fft.fftfreq(N_FFT, 1 / N_FFT)
-        return np.exp(-1j * (phi[:, None] + np.outer(psi, k))).astype(np.complex64)
+        k = _SUBCARRIER.astype(np.float32)
+        return np.exp(-1j * (phi[:, None].astype(np.float32) + np.outer(psi.astype(np.float32), k)))
 
     def demodulate(self, y: np.ndarray, final: bool = True) -> tuple[list[Frame], int]:
         """Find and demodulate every frame in ``y`` (complex64 stream).
@@ -208,8 +215,7 @@ class Modem:
             if end_hdr > y.size:
                 break  # header not fully received yet
             lo = t - (STF_LEN + LTF_CP)
-            n = np.arange(lo, end_hdr)
-            z = y[lo:end_hdr] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+            z = y[lo:end_hdr] * derotator(cfo, lo, end_hdr)
             H, sigma2 = self._estimate(z, t - lo)
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], HEADER_SYMBOLS, BACKOFF)
             C = self._track(G, H)
@@ -242,8 +248,7 @@ class Modem:
                 base.complete = False
                 frames.append(base)
                 continue
-            n = np.arange(lo, end)
-            z = y[lo:end] * np.exp(-2j * np.pi * cfo * n).astype(np.complex64)
+            z = y[lo:end] * derotator(cfo, lo, end)
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], m, BACKOFF)
             C = self._track(G, H)
             Hd = H[bins(DATA)]

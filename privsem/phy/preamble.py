@@ -59,14 +59,18 @@ def autocorrelation_metric(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = y.size - WINDOW - STF_PERIOD
     if n <= 0:
         return np.zeros(0, np.float32), np.zeros(0, np.complex64)
-    prod = y[STF_PERIOD:].astype(np.complex128) * np.conj(y[:-STF_PERIOD])
-    energy = np.abs(y.astype(np.complex128)) ** 2
-    c = np.concatenate([[0], np.cumsum(prod)])
-    e = np.concatenate([[0], np.cumsum(energy)])
-    P = c[WINDOW : WINDOW + n] - c[:n]
-    e0 = e[WINDOW : WINDOW + n] - e[:n]
-    e1 = e[WINDOW + STF_PERIOD : WINDOW + STF_PERIOD + n] - e[STF_PERIOD : STF_PERIOD + n]
-    metric = np.abs(P) ** 2 / np.maximum(e0 * e1, 1e-30)
+    prod = y[STF_PERIOD:] * np.conj(y[:-STF_PERIOD])  # complex64; sums run in double
+    energy = y.real * y.real + y.imag * y.imag
+    c = np.empty(prod.size + 1, np.complex128)
+    c[0] = 0
+    np.cumsum(prod, dtype=np.complex128, out=c[1:])
+    e = np.empty(energy.size + 1, np.float64)
+    e[0] = 0
+    np.cumsum(energy, dtype=np.float64, out=e[1:])
+    P = (c[WINDOW : WINDOW + n] - c[:n]).astype(np.complex64)
+    e0 = (e[WINDOW : WINDOW + n] - e[:n]).astype(np.float32)
+    e1 = (e[WINDOW + STF_PERIOD : WINDOW + STF_PERIOD + n] - e[STF_PERIOD : STF_PERIOD + n]).astype(np.float32)
+    metric = (P.real * P.real + P.imag * P.imag) / np.maximum(e0 * e1, np.float32(1e-30))
     return metric.astype(np.float32), P.astype(np.complex64)
 
 

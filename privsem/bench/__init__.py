@@ -1,0 +1,1 @@
+"""Benchmarks behind ``privsem bench``: commands that print and save numbers."""
