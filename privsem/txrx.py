@@ -17,12 +17,24 @@ from .errors import PrivsemError
 from .imageio import load_image, save_image
 
 
+def _radio_params(radio: str, role: str, center_freq: float, sample_rate: float, gain: float | None) -> tuple:
+    """Validate a radio profile and settings before anything is started."""
+    from .radio import load_profile
+
+    profile = load_profile(radio)
+    profile.flowgraph_params(role, center_freq, sample_rate, gain, zmq_addr="tcp://127.0.0.1:0")
+    return profile
+
+
 def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, design_snr_db: float = 10.0,
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
-         timeout_s: float = 30.0, repeat: int = 1, on_bound=None) -> dict:
-    """Guard, encode and frame an image; send it over ZMQ or write it as SigMF."""
-    if (zmq_endpoint is None) == (iq_path is None):
-        raise PrivsemError("give exactly one of --zmq ENDPOINT or --iq FILE.sigmf-data")
+         timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
+         gain: float | None = None) -> dict:
+    """Guard, encode and frame an image; send it over ZMQ (to a flowgraph, or through
+    the radio of profile ``radio``) or write it as SigMF."""
+    if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
+        raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
+    profile = _radio_params(radio, "tx", center_freq, sample_rate, gain) if radio else None
     image = load_image(image_path)
     from .codec import load_codec
     from .database import PrivacyDB
@@ -45,14 +57,26 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
                                      description=f"privsem image message {msg_id}",
                                      extra={"msg_id": msg_id, "frames": tx.header.n_frames}))
         return info
-    from .transport import ZmqPush
+    from contextlib import ExitStack
 
-    with ZmqPush(zmq_endpoint, bind=True, timeout_s=timeout_s) as push:
+    from .transport import ZmqPush
+    from .transport.gnuradio import Flowgraph
+
+    with ExitStack() as stack:
+        push = stack.enter_context(ZmqPush(zmq_endpoint or "tcp://127.0.0.1:*", bind=True, timeout_s=timeout_s))
         info["zmq"] = push.endpoint
+        fg = None
+        if profile is not None:
+            params = profile.flowgraph_params("tx", center_freq, sample_rate, gain, zmq_addr=push.endpoint)
+            fg = stack.enter_context(Flowgraph(profile.flowgraph_name("tx"), **params))
+            info["radio"] = profile.name
         if on_bound is not None:
             on_bound(push.endpoint)
         push.send(stream)
-        time.sleep(0.2)  # let ZMQ hand the last message to the peer before closing
+        # let ZMQ hand over the last message; a radio needs the air time of the stream
+        time.sleep(0.2 if fg is None else stream.size / sample_rate + 1.0)
+        if fg is not None:
+            fg.check()
     return info
 
 
@@ -90,12 +114,14 @@ def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_
 
 def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq_path=None,
             timeout_s: float = 30.0, idle_s: float = 2.0, messages: int = 1, record=None,
-            sample_rate: float = 2e6) -> dict:
+            sample_rate: float = 2e6, radio: str | None = None, center_freq: float = 0.0,
+            gain: float | None = None) -> dict:
     """Receive, decode and recover every message found; write images and report.json."""
     if role not in ("bob", "eve"):
         raise PrivsemError(f"unknown role {role!r} (bob or eve)")
-    if (zmq_endpoint is None) == (iq_path is None):
-        raise PrivsemError("give exactly one of --zmq ENDPOINT or --iq FILE.sigmf-data")
+    if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
+        raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
+    profile = _radio_params(radio, "rx", center_freq, sample_rate, gain) if radio else None
     from .pipeline import StreamReceiver, frame_report, receive_image
 
     db = None
@@ -114,13 +140,23 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
         sample_rate = meta["sample_rate"]
         source = {"iq": str(iq_path), "center_freq": meta["center_freq"]}
         rx.feed(samples)
+    elif profile is not None:
+        from .transport import free_tcp_endpoint
+        from .transport.gnuradio import Flowgraph
+
+        ep = free_tcp_endpoint()
+        params = profile.flowgraph_params("rx", center_freq, sample_rate, gain, zmq_addr=ep)
+        with Flowgraph(profile.flowgraph_name("rx"), **params):
+            recorded = _collect_zmq(ep, timeout_s, idle_s, rx, messages, record)
+        source = {"radio": profile.name, "center_freq": center_freq}
     else:
         recorded = _collect_zmq(zmq_endpoint, timeout_s, idle_s, rx, messages, record)
         source = {"zmq": zmq_endpoint}
-        if record is not None and recorded is not None:
-            from .transport.sigmf_io import write_sigmf
+    if iq_path is None and record is not None and recorded is not None:
+        from .transport.sigmf_io import write_sigmf
 
-            source["recorded"] = str(write_sigmf(record, recorded, sample_rate, description="privsem rx capture"))
+        source["recorded"] = str(write_sigmf(record, recorded, sample_rate, center_freq,
+                                             description="privsem rx capture"))
     rx.finish()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

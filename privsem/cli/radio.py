@@ -21,16 +21,18 @@ from . import cli
 @click.option("--sample-rate", type=float, default=2e6, show_default=True, help="Recorded in SigMF (S/s).")
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz), SigMF.")
 @click.option("--send-embedding", is_flag=True, help="Also send the prompt embedding (the paper's scheme).")
+@click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
+@click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Seconds to wait for the ZMQ peer to take the samples.")
 def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, sample_rate, center_freq,
-       send_embedding, timeout_s) -> None:
+       send_embedding, radio, gain, timeout_s) -> None:
     """Guard, encode and frame IMAGE; send it over ZMQ or write it as SigMF."""
     from ..txrx import send
 
     info = send(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, sample_rate, center_freq,
                 send_embedding, timeout_s, repeat,
-                on_bound=lambda ep: click.echo(f"sending on {ep}", err=True))
+                on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
                f"→ {where}; entity removed: {info['entity_removed']}")
@@ -49,12 +51,17 @@ def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, samp
 @click.option("--messages", type=int, default=1, show_default=True, help="Stop after N complete messages (ZMQ).")
 @click.option("--record", type=click.Path(path_type=Path), default=None,
               help="Also save the received samples as SigMF (ZMQ).")
-@click.option("--sample-rate", type=float, default=2e6, show_default=True, help="For ZMQ streams (S/s).")
-def rx(role, db_dir, zmq_endpoint, iq_path, out_dir, timeout_s, idle_s, messages, record, sample_rate) -> None:
+@click.option("--sample-rate", type=float, default=2e6, show_default=True, help="For ZMQ streams and radios (S/s).")
+@click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): receive from it.")
+@click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz).")
+@click.option("--gain", type=float, default=None, help="RX gain in dB (radio; default: the profile's).")
+def rx(role, db_dir, zmq_endpoint, iq_path, out_dir, timeout_s, idle_s, messages, record, sample_rate, radio,
+       center_freq, gain) -> None:
     """Receive, decode and recover; write the image(s) and report.json to --out."""
     from ..txrx import receive
 
-    r = receive(role, out_dir, db_dir, zmq_endpoint, iq_path, timeout_s, idle_s, messages, record, sample_rate)
+    r = receive(role, out_dir, db_dir, zmq_endpoint, iq_path, timeout_s, idle_s, messages, record, sample_rate,
+                radio=radio, center_freq=center_freq, gain=gain)
     for m in r["messages"]:
         click.echo(f"{role}: message {m['msg_id']} {m['shape'][0]}×{m['shape'][1]}: frames "
                    f"{m['frames_received']}/{m['frames_sent']} (lost {m['frames_lost']}), "

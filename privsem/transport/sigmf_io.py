@@ -39,6 +39,7 @@ def write_sigmf(path: str | Path, samples: np.ndarray, sample_rate: float, cente
     meta = SigMFFile(data_file=str(data), global_info=info)
     meta.add_capture(0, metadata={sigmf.FREQUENCY_KEY: float(center_freq)})
     if extra:
+        meta.set_global_field("core:extensions", [{"name": "privsem", "version": "1.0.0", "optional": True}])
         meta.set_global_field("privsem:notes", json.dumps(extra))
     meta.tofile(str(base.with_name(base.name + ".sigmf-meta")))
     return data

@@ -101,3 +101,14 @@ def test_rx_bad_input(case, tmp_path, iq):
 def test_rx_peer_never_connects(tmp_path):
     p = privsem("rx", "--role", "eve", "--zmq", free_tcp_endpoint(), "--out", tmp_path, "--timeout", 1.5)
     assert "no samples arrived" in _one_line_error(p)
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--radio", "hackrf_one", "--freq", 10], "outside hackrf_one's range"),
+    (["--radio", "no_such_radio", "--freq", 2.45e9], "not found"),
+    (["--radio", "usrp_b200", "--freq", 2.45e9, "--gain", 500], "outside usrp_b200's range"),
+])
+def test_radio_settings_checked_before_any_device_is_opened(args, expect, tmp_path, example_db):
+    db, scenes = example_db
+    assert expect in _one_line_error(privsem("tx", scenes / "chelsea.png", "--db", db, *args))
+    assert expect in _one_line_error(privsem("rx", "--role", "eve", "--out", tmp_path, *args))
