@@ -29,7 +29,6 @@ MAX_PAYLOAD_SYMBOLS = 200  # OFDM symbols per frame (20 000 data values, ~30 k s
 MAX_FRAME_LEN = PREAMBLE_LEN + (HEADER_SYMBOLS + MAX_PAYLOAD_SYMBOLS) * SYMBOL_LEN
 BACKOFF = 4  # FFT window starts this many samples into the CP
 LTF_MIN_CORRELATION = 0.25
-_SUBCARRIER = np.fft.fftfreq(N_FFT, 1 / N_FFT)  # subcarrier index of each FFT bin
 
 
 def _delay_projection(first: int, last: int) -> np.ndarray:
@@ -46,11 +45,15 @@ _SMOOTH = _delay_projection(-4, 16 + BACKOFF)
 _H_ERR = 0.5 * (16 + BACKOFF + 5) / USED.size
 
 
-def derotator(cfo: float, start: int, stop: int) -> np.ndarray:
+def derotator(cfo: float, start: int, stop: int, block: int = 1024) -> np.ndarray:
     """complex64 ``exp(−j2π·cfo·n)`` for n in [start, stop): undoes a carrier offset of
-    ``cfo`` cycles/sample (phase wrapped in double precision, exponential in single)."""
-    phase = np.mod(-cfo * np.arange(start, stop, dtype=np.float64), 1.0) * (2 * np.pi)
-    return np.exp(1j * phase.astype(np.float32))
+    ``cfo`` cycles/sample. Built as (block phasors) × (in-block phasors), one complex
+    multiply per sample instead of an exponential; phases wrapped in double precision."""
+    n = stop - start
+    rows = -(-n // block)
+    inner = np.exp(-2j * np.pi * np.mod(cfo * np.arange(block, dtype=np.float64), 1.0)).astype(np.complex64)
+    outer = np.exp(-2j * np.pi * np.mod(cfo * (start + block * np.arange(rows, dtype=np.float64)), 1.0))
+    return (outer.astype(np.complex64)[:, None] * inner[None, :]).reshape(-1)[:n]
 
 
 def zf_noise(sigma2: float, Hd: np.ndarray) -> np.ndarray:
@@ -126,8 +129,8 @@ class Modem:
     def _sync(self, y: np.ndarray, run: tuple[int, int], P: np.ndarray):
         """Coarse CFO and start from an STF plateau, then LTF fine timing, fine CFO,
         channel and noise estimate. Returns None when the LTF is not where it should be."""
-        a, b = run
-        mid = (a + b) // 2
+        mid = (run[0] + run[1] - 1) // 2
+        a, b = run[0] * STF_PERIOD, (run[1] - 1) * STF_PERIOD + 1  # metric index → sample
         cfo = float(np.angle(P[mid]) / (2 * np.pi * STF_PERIOD))
         # Where the plateau lies depends on the SNR (at high SNR the metric rises as soon
         # as part of the STF enters the window), but the STF start s is always in
@@ -163,7 +166,8 @@ class Modem:
     @staticmethod
     def _track(G: np.ndarray, H: np.ndarray) -> np.ndarray:
         """Per-symbol phase correction from the pilots: common phase φ_m and timing-drift
-        slope ψ_m (rad per subcarrier). Returns complex64 ``(m, 128)`` multipliers."""
+        slope ψ_m (rad per subcarrier). Returns complex64 ``(m, 100)`` multipliers for
+        the data subcarriers."""
         # Pilots weighted by their channel gain (maximum-ratio): faded pilots count less.
         z = G[:, bins(PILOTS)] * np.conj(H[bins(PILOTS)] * PILOT_VALUES)
         spacing = np.diff(PILOTS)[0]
@@ -171,7 +175,10 @@ class Modem:
         m = np.arange(G.shape[0])
         if G.shape[0] >= 16:  # timing drift is linear in time (clock offset): fit a line
             psi = np.angle(pairs) / spacing
-            psi = np.polyval(np.polyfit(m, psi, 1, w=np.abs(pairs) + 1e-12), m)
+            w = np.abs(pairs) + 1e-12  # weighted least-squares line, closed form
+            mm, pm = np.average(m, weights=w), np.average(psi, weights=w)
+            slope = np.sum(w * (m - mm) * (psi - pm)) / max(np.sum(w * (m - mm) ** 2), 1e-12)
+            psi = pm + slope * (m - mm)
         else:  # a few symbols: drift is negligible, average
             psi = np.full(G.shape[0], np.angle(np.sum(pairs)) / spacing)
         zr = z * np.exp(-1j * np.outer(psi, PILOTS))
@@ -183,7 +190,7 @@ class Modem:
         if phi.size >= 3:
             win = min(17, phi.size if phi.size % 2 else phi.size - 1)
             phi = savgol_filter(phi, win, 1, mode="interp")
-        k = _SUBCARRIER.astype(np.float32)
+        k = DATA.astype(np.float32)
         return np.exp(-1j * (phi[:, None].astype(np.float32) + np.outer(psi.astype(np.float32), k)))
 
     def demodulate(self, y: np.ndarray, final: bool = True) -> tuple[list[Frame], int]:
@@ -205,7 +212,7 @@ class Modem:
         cands = []
         last = -(10**9)
         for run in runs:
-            if run[0] < last + STF_LEN:
+            if run[0] * STF_PERIOD < last + STF_LEN:
                 continue  # the same STF, split into two runs by noise
             s = self._sync(y, run, P)
             if s is None:
@@ -220,10 +227,10 @@ class Modem:
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], HEADER_SYMBOLS, BACKOFF)
             C = self._track(G, H)
             Hd = H[bins(DATA)]
-            hdr = (G[:, bins(DATA)] * C[:, bins(DATA)] / Hd).reshape(-1)[:QPSK_SYMBOLS]
+            hdr = (G[:, bins(DATA)] * C / Hd).reshape(-1)[:QPSK_SYMBOLS]
             no = np.broadcast_to(zf_noise(sigma2, Hd), (HEADER_SYMBOLS, N_DATA)).reshape(-1)[:QPSK_SYMBOLS]
             cands.append((lo, t, cfo, H, sigma2, hdr, no))
-            last = run[0]
+            last = run[0] * STF_PERIOD
         headers = decode_headers(np.stack([c[5] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)),
                                  np.stack([c[6] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)))
         frames: list[Frame] = []
@@ -252,7 +259,7 @@ class Modem:
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], m, BACKOFF)
             C = self._track(G, H)
             Hd = H[bins(DATA)]
-            D = (G[HEADER_SYMBOLS:, bins(DATA)] * C[HEADER_SYMBOLS:, bins(DATA)])
+            D = G[HEADER_SYMBOLS:, bins(DATA)] * C[HEADER_SYMBOLS:]
             eq = (np.conj(Hd) * D / (np.abs(Hd) ** 2 + sigma2)).reshape(-1)[:n_vals]
             zf_no = np.broadcast_to(zf_noise(sigma2, Hd), D.shape).reshape(-1)[:n_vals]
             if h.mode == MODE_DIGITAL:  # unbiased symbols for the demapper

@@ -48,34 +48,42 @@ LTF_SYMBOL = LTF[LTF_CP : LTF_CP + N_FFT]
 PREAMBLE = np.concatenate([STF, LTF])
 
 
-def autocorrelation_metric(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Schmidl-Cox metric over a stream.
+def autocorrelation_metric(y: np.ndarray, step: int = STF_PERIOD) -> tuple[np.ndarray, np.ndarray]:
+    """Schmidl-Cox metric over a stream, evaluated every ``step`` samples.
 
     Returns:
-        ``(metric float32 (n,), P complex64 (n,))`` where, for a window starting at n,
-        ``P = Σ y[i+16]·conj(y[i])`` and ``metric = |P|² / (Σ|y[i+16]|²·Σ|y[i]|²)``
-        ∈ [0, 1] (≈ (SNR/(1+SNR))² on the STF, ≈ 1/window on noise, 0 on silence).
+        ``(metric float32 (m,), P complex64 (m,))`` where, for the window starting at
+        sample ``i·step``, ``P = Σ y[n+16]·conj(y[n])`` over ``WINDOW`` samples and
+        ``metric = |P|² / (Σ|y[n+16]|²·Σ|y[n]|²)`` ∈ [0, 1] (≈ (SNR/(1+SNR))² on the STF,
+        ≈ 1/window on noise, 0 on silence). Sums are built from per-``step`` block sums,
+        so the cost is a few operations per sample.
     """
-    n = y.size - WINDOW - STF_PERIOD
-    if n <= 0:
+    if WINDOW % step:
+        raise ValueError("step must divide the window")
+    n_blocks = (y.size - STF_PERIOD) // step
+    per = WINDOW // step
+    m = n_blocks - per + 1
+    if m <= 0:
         return np.zeros(0, np.float32), np.zeros(0, np.complex64)
-    prod = y[STF_PERIOD:] * np.conj(y[:-STF_PERIOD])  # complex64; sums run in double
-    energy = y.real * y.real + y.imag * y.imag
-    c = np.empty(prod.size + 1, np.complex128)
-    c[0] = 0
-    np.cumsum(prod, dtype=np.complex128, out=c[1:])
-    e = np.empty(energy.size + 1, np.float64)
-    e[0] = 0
-    np.cumsum(energy, dtype=np.float64, out=e[1:])
-    P = (c[WINDOW : WINDOW + n] - c[:n]).astype(np.complex64)
-    e0 = (e[WINDOW : WINDOW + n] - e[:n]).astype(np.float32)
-    e1 = (e[WINDOW + STF_PERIOD : WINDOW + STF_PERIOD + n] - e[STF_PERIOD : STF_PERIOD + n]).astype(np.float32)
+    a = y[: n_blocks * step]
+    b = y[STF_PERIOD : STF_PERIOD + n_blocks * step]
+    prod = (b * np.conj(a)).reshape(n_blocks, step).sum(axis=1)
+    ea = (a.real * a.real + a.imag * a.imag).reshape(n_blocks, step).sum(axis=1)
+    eb = (b.real * b.real + b.imag * b.imag).reshape(n_blocks, step).sum(axis=1)
+
+    def window_sums(v: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros(1, v.dtype), np.cumsum(v, dtype=np.complex128 if v.dtype.kind == "c" else np.float64)])
+        return c[per:] - c[:-per]
+
+    P = window_sums(prod).astype(np.complex64)
+    e0, e1 = window_sums(ea).astype(np.float32), window_sums(eb).astype(np.float32)
     metric = (P.real * P.real + P.imag * P.imag) / np.maximum(e0 * e1, np.float32(1e-30))
-    return metric.astype(np.float32), P.astype(np.complex64)
+    return metric.astype(np.float32), P
 
 
-def find_plateaus(metric: np.ndarray, threshold: float, min_len: int = 8) -> list[tuple[int, int]]:
-    """Runs ``(start, end)`` where ``metric > threshold`` for at least ``min_len`` samples."""
+def find_plateaus(metric: np.ndarray, threshold: float, min_len: int = 1) -> list[tuple[int, int]]:
+    """Runs ``(start, end)`` (in metric indices) where ``metric > threshold`` for at
+    least ``min_len`` consecutive values."""
     above = np.concatenate([[False], metric > threshold, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
     runs = edges.reshape(-1, 2)
