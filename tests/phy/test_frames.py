@@ -71,3 +71,13 @@ def test_streaming_keeps_an_incomplete_frame():
 def test_payload_mismatch_is_rejected():
     with pytest.raises(ValueError):
         Modem().modulate(Header(n_units=10), np.ones(11, np.complex64))
+
+
+@pytest.mark.parametrize("n, win", [(214, 17), (10, 9), (3, 3), (17, 17)])
+def test_local_line_is_savitzky_golay_order_1(n, win):
+    from scipy.signal import savgol_filter
+
+    from privsem.phy.modem import local_line
+
+    y = np.random.default_rng(n).random(n) + 0.1 * np.arange(n)
+    np.testing.assert_allclose(local_line(y, win), savgol_filter(y, win, 1, mode="interp"), atol=1e-12)
