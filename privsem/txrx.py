@@ -90,15 +90,11 @@ def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_
         while True:
             if time.monotonic() - start > timeout_s:
                 break
-            try:
-                chunk = pull.recv(1 << 14, timeout_s=0.25)
-            except PrivsemError:
-                chunk = pull._pending
-                pull._pending = np.zeros(0, np.complex64)
-                if chunk.size == 0:
-                    if last_data is not None and time.monotonic() - last_data > idle_s:
-                        break
-                    continue
+            chunk = pull.recv_some(timeout_s=0.25)
+            if chunk.size == 0:
+                if last_data is not None and time.monotonic() - last_data > idle_s:
+                    break
+                continue
             last_data = time.monotonic()
             if record is not None:
                 parts.append(chunk)

@@ -83,6 +83,19 @@ class ZmqPull(_Endpoint):
         super().__init__(zmq.PULL, endpoint, bind)
         self._pending = np.zeros(0, ITEM)
 
+    def recv_some(self, timeout_s: float) -> np.ndarray:
+        """Whatever is there: the kept samples, else the next message, else (after
+        ``timeout_s``) an empty array. complex64 ``(k,)``."""
+        if self._pending.size:
+            out, self._pending = self._pending, np.zeros(0, ITEM)
+            return out.astype(np.complex64)
+        if not self._sock.poll(int(timeout_s * 1000)):
+            return np.zeros(0, np.complex64)
+        msg = self._sock.recv(copy=False)
+        if len(msg) % ITEM.itemsize:
+            raise PrivsemError(f"ZMQ message of {len(msg)} bytes is not whole complex64 samples")
+        return np.frombuffer(msg, dtype=ITEM).astype(np.complex64)
+
     def recv(self, n: int, timeout_s: float = 10.0) -> np.ndarray:
         parts, have = [self._pending], self._pending.size
         deadline = time.monotonic() + timeout_s
