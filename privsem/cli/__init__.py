@@ -20,7 +20,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, db, loopback, radio, train  # noqa: F401  (each adds its commands to `cli`)
+    from . import bench, db, guard, loopback, radio, train  # noqa: F401  (each adds its commands to `cli`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,27 @@ def list_(directory: Path) -> None:
         click.echo(f"{e.name:<16} {len(e.samples):>7} {e.threshold:>6.3f}  {e.prompt}")
 
 
+@db.command("remove")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("name")
+def remove(directory: Path, name: str) -> None:
+    """Remove entity NAME and its files."""
+    from ..database import PrivacyDB
+
+    PrivacyDB.open(directory).remove(name)
+    click.echo(f"removed {name} from {directory}")
+
+
+@db.command("verify")
+@click.argument("directory", type=click.Path(path_type=Path))
+def verify(directory: Path) -> None:
+    """Check the sha256 of every file of a DB (exit 1 on any change or missing file)."""
+    from ..database import PrivacyDB
+
+    n = PrivacyDB.verify(directory)
+    click.echo(f"{directory}: {n} files verified")
+
+
 @db.command("example")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--scenes", type=click.Path(path_type=Path), default=None,

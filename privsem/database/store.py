@@ -96,6 +96,15 @@ class PrivacyDB:
         return db
 
     @classmethod
+    def verify(cls, root: str | Path) -> int:
+        """Check every file against the manifest; returns the number of files checked.
+
+        Raises:
+            IntegrityError / PrivsemError as :meth:`open`.
+        """
+        return len(cls.open(root)._m["files"])
+
+    @classmethod
     def open(cls, root: str | Path) -> PrivacyDB:
         """Open and verify a DB: every file's sha256 must match the manifest."""
         root = Path(root)

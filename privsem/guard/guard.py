@@ -22,7 +22,9 @@ class GuardResult:
         prompt: its prompt text i_k, or None.
         score: its detection score (cosine similarity units).
         scores: detection score of every DB entity.
-        detected: names of every entity at or above its Γ.
+        detected: names of every entity at or above its Γ, best first.
+        masks: per detected entity, its own bool ``(H, W)`` mask.
+        points: per detected entity, its point prompts int ``(P, 2)`` (row, col).
     """
 
     mask: np.ndarray
@@ -31,6 +33,8 @@ class GuardResult:
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     detected: list[str] = field(default_factory=list)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    points: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def apply_guard(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -76,18 +80,20 @@ class Guard:
     def __call__(self, img: np.ndarray) -> GuardResult:
         scores = self._scores(self.encoder.features(img))
         mask = np.zeros(img.shape[:2], bool)
-        detected = []
+        detected, masks, points = [], {}, {}
         for e in self.db.entities:
             score, sim = scores[e.name]
             gamma = self._gamma(e)
             if score < gamma:
                 continue
             detected.append(e.name)
-            points = peak_points(sim, gamma, img.shape[:2])
-            mask |= refine_mask(img, sim, MASK_LEVEL * gamma, points)
+            points[e.name] = peak_points(sim, gamma, img.shape[:2])
+            masks[e.name] = refine_mask(img, sim, MASK_LEVEL * gamma, points[e.name])
+            mask |= masks[e.name]
         detected.sort(key=lambda n: -scores[n][0])
         top = detected[0] if detected else None
         prompt = next((e.prompt for e in self.db.entities if e.name == top), None)
         return GuardResult(mask=mask, entity=top, prompt=prompt,
                            score=scores[top][0] if top else 0.0,
-                           scores={k: round(v[0], 4) for k, v in scores.items()}, detected=detected)
+                           scores={k: round(v[0], 4) for k, v in scores.items()}, detected=detected,
+                           masks=masks, points=points)

@@ -27,3 +27,38 @@ def test_db_errors_are_one_line(tmp_path):
         p = privsem(*args)
         assert p.returncode != 0
         assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_remove_and_verify(tmp_path, example_db):
+    import shutil
+
+    db, _ = example_db
+    mine = tmp_path / "copy"
+    shutil.copytree(db, mine)
+    p = privsem("db", "verify", mine)
+    assert p.returncode == 0 and "12 files verified" in p.stdout
+    assert privsem("db", "remove", mine, "astronaut").returncode == 0
+    assert "astronaut" not in privsem("db", "list", mine).stdout
+    assert "7 files verified" in privsem("db", "verify", mine).stdout  # μ + 5 samples + f_k
+    with open(mine / "samples/chelsea/00.png", "ab") as f:
+        f.write(b"x")
+    p = privsem("db", "verify", mine)
+    assert p.returncode != 0 and "samples/chelsea/00.png was modified" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    p = privsem("db", "remove", db, "nobody")
+    assert p.returncode != 0 and "no entity 'nobody'" in p.stderr
+
+
+def test_guard_command(tmp_path, example_db):
+    import json
+
+    db, scenes = example_db
+    p = privsem("guard", scenes / "chelsea.png", "--db", db, "--out", tmp_path)
+    assert p.returncode == 0, p.stderr
+    report = json.loads((tmp_path / "guard.json").read_text())
+    (e,) = report["entities"]
+    assert e["name"] == "chelsea" and e["prompt"] == "the cat Chelsea" and e["points"]
+    assert 0.4 < e["mask_fraction"] < 0.8
+    assert (tmp_path / "mask.png").is_file() and (tmp_path / "guarded.png").is_file()
+    p = privsem("guard", scenes / "coffee.png", "--db", db, "--out", tmp_path / "neg")
+    assert p.returncode == 0 and json.loads((tmp_path / "neg" / "guard.json").read_text())["entities"] == []
