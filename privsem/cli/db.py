@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import PrivsemError
 from . import cli
 
 
@@ -70,6 +71,24 @@ def verify(directory: Path) -> None:
 
     n = PrivacyDB.verify(directory)
     click.echo(f"{directory}: {n} files verified")
+
+
+@db.command("calibrate")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--max-fpr", type=float, default=0.05, show_default=True, help="False-positive rate allowed.")
+@click.option("--scenes", "n_scenes", type=int, default=80, show_default=True, help="Calibration scenes.")
+def calibrate(directory: Path, max_fpr: float, n_scenes: int) -> None:
+    """Choose Γ per entity from an ROC on calibration scenes; store it and print it."""
+    from ..database import PrivacyDB
+    from ..database.calibrate import calibrate as run
+
+    d = PrivacyDB.open(directory)
+    if not d.entities:
+        raise PrivsemError(f"{directory} has no entity to calibrate")
+    click.echo(f"{'name':<16} {'Γ':>7} {'TPR':>6} {'FPR':>6}  positives/negatives")
+    for p in run(d, n_scenes=n_scenes, max_fpr=max_fpr):
+        d.set_threshold(p.entity, p.threshold, f"roc(max_fpr={max_fpr}, scenes={n_scenes})")
+        click.echo(f"{p.entity:<16} {p.threshold:>7.4f} {p.tpr:>6.3f} {p.fpr:>6.3f}  {p.positives}/{p.negatives}")
 
 
 @db.command("example")

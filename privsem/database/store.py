@@ -197,6 +197,14 @@ class PrivacyDB:
         self._write()
         return next(e for e in self.entities if e.name == name)
 
+    def set_threshold(self, name: str, threshold: float, method: str) -> None:
+        """Store Γ for an entity and how it was chosen."""
+        if name not in self._m["entities"]:
+            raise PrivsemError(f"no entity {name!r} in {self.root}")
+        self._m["entities"][name]["threshold"] = round(float(threshold), 4)
+        self._m["entities"][name]["threshold_method"] = method
+        self._write()
+
     def remove(self, name: str) -> None:
         """Delete an entity and its files."""
         if name not in self._m["entities"]:
