@@ -91,6 +91,22 @@ def calibrate(directory: Path, max_fpr: float, n_scenes: int) -> None:
         click.echo(f"{p.entity:<16} {p.threshold:>7.4f} {p.tpr:>6.3f} {p.fpr:>6.3f}  {p.positives}/{p.negatives}")
 
 
+@db.command("import")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--prompt", "template", default="the cat {name}", show_default=True,
+              help="Prompt template; {name} is the folder's name.")
+@click.option("--max-samples", type=int, default=8, show_default=True, help="Samples per individual.")
+@click.option("--limit", type=int, default=None, help="Import only the first N individuals.")
+def import_(directory: Path, source: Path, template: str, max_samples: int, limit: int | None) -> None:
+    """Add one entity per sub-folder of SOURCE (e.g. the cat-individuals data set)."""
+    from ..database.folders import import_folders
+
+    names = import_folders(directory, source, template, max_samples, limit)
+    click.echo(f"imported {len(names)} entities into {directory}: {', '.join(names[:10])}"
+               + (" …" if len(names) > 10 else ""))
+
+
 @db.command("example")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--scenes", type=click.Path(path_type=Path), default=None,
