@@ -17,12 +17,15 @@ def db() -> None:
 
 @db.command("create")
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--encoder", default="mobilenet_v2", show_default=True, help="Guard image encoder.")
-def create(directory: Path, encoder: str) -> None:
+@click.option("--encoder", default="mobilenet_v2", show_default=True,
+              help="Guard image encoder: mobilenet_v2 | sam-vit_b | sam-vit_l | sam-vit_h | mobilesam-vit_t.")
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
+              help="The encoder's weights file (required for the SAM encoders).")
+def create(directory: Path, encoder: str, checkpoint: Path | None) -> None:
     """Create an empty DB in DIRECTORY."""
     from ..database import PrivacyDB
 
-    PrivacyDB.create(directory, encoder=encoder)
+    PrivacyDB.create(directory, encoder=encoder, checkpoint=checkpoint)
     click.echo(f"created privacy database {directory} (encoder {encoder})")
 
 

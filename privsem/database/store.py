@@ -50,11 +50,11 @@ class Entity:
 
 
 @functools.lru_cache(maxsize=2)
-def _generic_feature_maps(encoder_name: str) -> tuple[np.ndarray, ...]:
+def _generic_feature_maps(encoder_name: str, checkpoint: str | None = None) -> tuple[np.ndarray, ...]:
     """Feature maps of :data:`GENERIC_IMAGES`."""
     from ..codec.data import skimage_image
 
-    enc = _cached_encoder(encoder_name)
+    enc = _cached_encoder(encoder_name, checkpoint)
     return tuple(enc.features(skimage_image(n)) for n in GENERIC_IMAGES)
 
 
@@ -75,8 +75,11 @@ class PrivacyDB:
 
     # ---- creation and opening -------------------------------------------------------
     @classmethod
-    def create(cls, root: str | Path, encoder: str = "mobilenet_v2") -> PrivacyDB:
-        """Make an empty DB in ``root`` (which must not exist or be empty)."""
+    def create(cls, root: str | Path, encoder: str = "mobilenet_v2", checkpoint: str | Path | None = None) -> PrivacyDB:
+        """Make an empty DB in ``root`` (which must not exist or be empty).
+
+        ``checkpoint``: the encoder's weights file (a SAM checkpoint you own); its path
+        and sha256 are recorded, and a changed file is refused later."""
         from ..guard import ENCODERS
 
         root = Path(root)
@@ -84,12 +87,16 @@ class PrivacyDB:
             raise PrivsemError(f"unknown encoder {encoder!r} (known: {', '.join(ENCODERS)})")
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise PrivsemError(f"{root} exists and is not an empty directory")
+        ckpt = str(Path(checkpoint).resolve()) if checkpoint is not None else None
+        _cached_encoder(encoder, ckpt)  # fails early (one line) on a missing or wrong checkpoint
         root.mkdir(parents=True, exist_ok=True)
-        maps = _generic_feature_maps(encoder)
+        maps = _generic_feature_maps(encoder, ckpt)
         mu = np.mean([f.reshape(-1, f.shape[-1]).mean(axis=0) for f in maps], axis=0)
         _save_vector(root / "encoder_mean.safetensors", mu)
         manifest = {"format": FORMAT, "encoder": encoder, "key": secrets.token_hex(32),
                     "entities": {}, "files": {}}
+        if ckpt is not None:
+            manifest["encoder_checkpoint"] = {"path": ckpt, "sha256": sha256_file(Path(ckpt))}
         db = cls(root, manifest)
         db._track("encoder_mean.safetensors")
         db._write()
@@ -146,9 +153,22 @@ class PrivacyDB:
         """The manifest record of one entity (prompt, samples, Γ and how it was chosen)."""
         return dict(self._m["entities"][name])
 
+    @property
+    def encoder_checkpoint(self) -> str | None:
+        rec = self._m.get("encoder_checkpoint")
+        return rec["path"] if rec else None
+
     def encoder(self):
-        """The encoder the features were made with (built once per process)."""
-        return _cached_encoder(self.encoder_name)
+        """The encoder the features were made with (built once per process); its
+        checkpoint, if any, must still have the sha256 recorded at creation."""
+        rec = self._m.get("encoder_checkpoint")
+        if rec:
+            p = Path(rec["path"])
+            if not p.is_file():
+                raise PrivsemError(f"encoder checkpoint of {self.root} not found: {p}")
+            if sha256_file(p) != rec["sha256"]:
+                raise IntegrityError(f"encoder checkpoint {p} changed since {self.root} was made")
+        return _cached_encoder(self.encoder_name, self.encoder_checkpoint)
 
     # ---- changes ----------------------------------------------------------------------
     def add(self, name: str, prompt: str, images: list[str | Path], threshold: float | None = None) -> Entity:
@@ -175,7 +195,7 @@ class PrivacyDB:
         f_k = entity_feature(maps, self.mu)
         own = min(detection_score(similarity_map(m, f_k, self.mu)) for m in maps)
         generic = max(detection_score(similarity_map(m, f_k, self.mu))
-                      for m in _generic_feature_maps(self.encoder_name))
+                      for m in _generic_feature_maps(self.encoder_name, self.encoder_checkpoint))
         method = "given"
         if threshold is None:
             threshold, method = 0.5 * (own + generic), "midpoint(generic max, samples min)"
@@ -226,7 +246,7 @@ class PrivacyDB:
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_encoder(name: str):
+def _cached_encoder(name: str, checkpoint: str | None = None):
     from ..guard import build_encoder
 
-    return build_encoder(name)
+    return build_encoder(name, checkpoint)

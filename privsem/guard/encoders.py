@@ -56,13 +56,24 @@ class MobileNetV2Encoder:
         return self.net(x)[0].permute(1, 2, 0).numpy().astype(np.float32)
 
 
-ENCODERS = {"mobilenet_v2": MobileNetV2Encoder}
+def _sam(name: str):
+    def build(checkpoint=None, random_init: bool = False):
+        from .sam import SamEncoder
+
+        return SamEncoder(name, checkpoint, random_init)
+
+    return build
 
 
-def build_encoder(name: str = "mobilenet_v2", checkpoint: str | Path | None = None):
-    """Instantiate an encoder by registry name."""
+ENCODERS = {"mobilenet_v2": lambda checkpoint=None, random_init=False: MobileNetV2Encoder(checkpoint),
+            **{n: _sam(n) for n in ("sam-vit_b", "sam-vit_l", "sam-vit_h", "mobilesam-vit_t")}}
+
+
+def build_encoder(name: str = "mobilenet_v2", checkpoint: str | Path | None = None, random_init: bool = False):
+    """Instantiate an encoder by registry name (``checkpoint``: a local weights file;
+    required by the SAM encoders, optional for the embedded default)."""
     try:
-        cls = ENCODERS[name]
+        build = ENCODERS[name]
     except KeyError:
         raise PrivsemError(f"unknown encoder {name!r} (known: {', '.join(ENCODERS)})") from None
-    return cls(checkpoint)
+    return build(checkpoint=checkpoint, random_init=random_init)

@@ -90,7 +90,10 @@ class Guard:
                 continue
             detected.append(e.name)
             points[e.name] = peak_points(sim, gamma, img.shape[:2])
-            masks[e.name] = refine_mask(img, sim, MASK_LEVEL * gamma, points[e.name])
+            if hasattr(self.encoder, "mask"):  # SAM: its own mask decoder on the points
+                masks[e.name] = self.encoder.mask(img, points[e.name])
+            else:
+                masks[e.name] = refine_mask(img, sim, MASK_LEVEL * gamma, points[e.name])
             mask |= masks[e.name]
         detected.sort(key=lambda n: -scores[n][0])
         top = detected[0] if detected else None
