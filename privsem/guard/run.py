@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import PrivsemError
 from ..imageio import load_image, save_image
 
 
@@ -21,6 +22,8 @@ def run_guard(image_path, db_dir, out_dir, threshold: float | None = None) -> di
 
     image = load_image(image_path)
     db = PrivacyDB.open(db_dir)
+    if not db.entities:
+        raise PrivsemError(f"the privacy database {db_dir} is empty (add entities with privsem db add)")
     t = time.perf_counter()
     g = Guard(db, threshold=threshold)
     result = g(image)

@@ -55,3 +55,41 @@ def test_removing_the_entity_removes_its_identity(guard, example_db):
     img = load_image(example_db[1] / "chelsea.png")
     r = guard(img)
     assert guard.identify(apply_guard(img, r.mask))[0] is None
+
+
+def test_two_instances_and_two_entities(guard):
+    """Two cats and an astronaut in one scene: every instance is masked."""
+    from privsem.database.scenes import background, cutout
+
+    rng = np.random.default_rng(0)
+    img = background("gravel", (384, 512), rng)
+    truth = {"chelsea": np.zeros(img.shape[:2], bool), "astronaut": np.zeros(img.shape[:2], bool)}
+    for name, (y, x), scale in (("chelsea", (10, 5), 0.55), ("chelsea", (200, 170), 0.5), ("astronaut", (10, 360), 0.5)):
+        pix, m = cutout(name)
+        from privsem.database.scenes import _resize
+
+        hw = (int(pix.shape[0] * scale), int(pix.shape[1] * scale))
+        pix, m = _resize(pix, hw), _resize(m, hw)
+        img[y : y + hw[0], x : x + hw[1]][m] = pix[m]
+        truth[name][y : y + hw[0], x : x + hw[1]] |= m
+    r = guard(img)
+    assert set(r.detected) == {"chelsea", "astronaut"}, r.scores
+    for name, t in truth.items():
+        covered = (r.masks[name] & t).sum() / t.sum()
+        assert covered > 0.7, (name, covered)
+    # both cat instances are in the chelsea mask
+    assert r.masks["chelsea"][10:150, 5:180].any() and r.masks["chelsea"][200:330, 170:330].any()
+
+
+def test_empty_db_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from privsem.database import PrivacyDB
+    from privsem.imageio import save_image
+
+    PrivacyDB.create(tmp_path / "db")
+    save_image(tmp_path / "x.png", np.zeros((32, 32, 3), np.float32))
+    p = subprocess.run([sys.executable, "-m", "privsem", "guard", str(tmp_path / "x.png"), "--db",
+                        str(tmp_path / "db"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert p.returncode != 0 and "is empty" in p.stderr and len(p.stderr.strip().splitlines()) == 1
