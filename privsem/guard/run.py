@@ -6,7 +6,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import PrivsemError
 from ..imageio import load_image, save_image

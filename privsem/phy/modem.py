@@ -11,7 +11,6 @@ MMSE-equalizes.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
