@@ -23,8 +23,8 @@ def run_guard(image_path, db_dir, out_dir, threshold: float | None = None) -> di
     db = PrivacyDB.open(db_dir)
     if not db.entities:
         raise PrivsemError(f"the privacy database {db_dir} is empty (add entities with privsem db add)")
-    t = time.perf_counter()
     g = Guard(db, threshold=threshold)
+    t = time.perf_counter()  # the guard itself, not loading the encoder
     result = g(image)
     seconds = time.perf_counter() - t
     prompts = {e.name: e.prompt for e in db.entities}
