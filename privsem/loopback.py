@@ -80,7 +80,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  out_dir: str | Path, seed: int = 0, eve_snr_db: float | None = None,
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
-                 timeout_s: float = 60.0) -> dict:
+                 timeout_s: float = 60.0, kn: str | None = None) -> dict:
     """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report."""
     if channel not in CHANNELS:
         raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
@@ -98,7 +98,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
     guard = Guard(db)
-    codec = load_codec(codec_path)
+    codec = load_codec(codec_path, kn)
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)

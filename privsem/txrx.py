@@ -29,8 +29,8 @@ def _radio_params(radio: str, role: str, center_freq: float, sample_rate: float,
 def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, design_snr_db: float = 10.0,
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
          timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
-         gain: float | None = None) -> dict:
-    """Guard, encode and frame an image; send it over ZMQ (to a flowgraph, or through
+         gain: float | None = None, kn: str | None = None) -> dict:
+    """Guard, encode and frame an image (JSCC at bandwidth ratio ``kn``); send it over ZMQ (to a flowgraph, or through
     the radio of profile ``radio``) or write it as SigMF."""
     if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
         raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
@@ -43,7 +43,7 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     from .text import default_text_encoder
 
     db = PrivacyDB.open(db_dir)
-    tx = transmit_image(image, Guard(db), load_codec(), db.key, design_snr_db, msg_id=msg_id,
+    tx = transmit_image(image, Guard(db), load_codec(kn=kn), db.key, design_snr_db, msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
                         send_embedding=send_embedding)
     gap = np.zeros(4096, np.complex64)

@@ -7,6 +7,7 @@ Every user error ends as one line on stderr (``privsem: error: …``) and exit c
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -26,6 +27,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (also used by tests as ``main([...])``)."""
     _register()
+    warnings.formatwarning = lambda msg, *a, **k: f"privsem: warning: {msg}\n"
     try:
         rv = cli.main(args=argv, prog_name="privsem", standalone_mode=False)
     except click.exceptions.Abort:

@@ -50,3 +50,64 @@ def bench_guard(json_path, db_dir, n_scenes, seed) -> None:
     from ..bench.guard import run
 
     _emit(run(db_dir, n_scenes, seed), json_path)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    from ..errors import PrivsemError
+
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise PrivsemError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+@bench.command("codec")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rows here.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save PSNR vs SNR panels (PNG).")
+@click.option("--images", "images_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of test images (default: the held-out default images).")
+@click.option("--snrs", default="0,5,10,15,20", show_default=True, help="SNRs in dB.")
+@click.option("--kn", "kns", default="1/6,1/12,1/24", show_default=True, help="Bandwidth ratios.")
+@click.option("--channels", default="awgn,rayleigh", show_default=True)
+@click.option("--image-codecs", default="jpeg,webp,avif", show_default=True)
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="JSCC safetensors (default: the committed model).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--design-snr", type=float, default=10.0, show_default=True,
+              help="Also run both schemes built for this SNR at other SNRs (AWGN, first k/n).")
+@click.option("--no-mismatch", is_flag=True, help="Skip the design-SNR mismatch rows.")
+def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_codecs, weights, seed,
+                design_snr, no_mismatch) -> None:
+    """PSNR/SSIM of the JSCC, the digital baseline and the capacity bound."""
+    from ..bench.codec import plot, run
+    from ..channel import CHANNELS
+    from ..codec.base import parse_kn
+    from ..codec.imagecodec import FORMATS
+    from ..errors import PrivsemError
+
+    chans = tuple(c.strip() for c in channels.split(","))
+    codecs = tuple(c.strip().lower() for c in image_codecs.split(","))
+    for c in chans:
+        if c not in CHANNELS:
+            raise PrivsemError(f"unknown channel {c!r} (known: {', '.join(CHANNELS)})")
+    for c in codecs:
+        if c not in FORMATS:
+            raise PrivsemError(f"unknown image codec {c!r} (known: {', '.join(FORMATS)})")
+    kn_list = tuple(str(parse_kn(k)) for k in kns.split(","))
+    result = run(images_dir, _floats(snrs), kn_list, chans, codecs, weights, seed,
+                 progress=lambda s: click.echo(s, err=True), design_snr=None if no_mismatch else design_snr)
+    _emit(result, json_path)
+    if plot_path is not None:
+        plot(result, plot_path)
+
+
+@bench.command("mcs")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--codewords", type=int, default=50, show_default=True)
+def bench_mcs(json_path, codewords) -> None:
+    """AWGN SNR each MCS needs (codeword errors < 2 %): the link-adaptation table."""
+    from ..bench.codec import measure_thresholds
+
+    _emit(measure_thresholds(n_codewords=codewords), json_path)

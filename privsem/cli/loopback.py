@@ -27,14 +27,15 @@ from . import cli
               help="Seconds to wait for samples from GNU Radio.")
 @click.option("--codec", "codec_path", type=click.Path(path_type=Path), default=None,
               help="JSCC safetensors (default: the committed models/jscc_small.safetensors).")
+@click.option("--kn", default=None, help="Bandwidth ratio k/n of the JSCC (1/6, 1/12, 1/24; default: the largest).")
 def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
-             timeout_s, codec_path) -> None:
+             timeout_s, codec_path, kn) -> None:
     """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
     r = run_loopback(image, db_dir, snr_db, channel, out_dir, seed=seed, eve_snr_db=eve_snr_db,
                      codec_path=codec_path, via=via, impairments=impairments,
-                     design_snr_db=design_snr_db, timeout_s=timeout_s)
+                     design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "
                f"mask={100 * g['mask_fraction']:.1f}%")

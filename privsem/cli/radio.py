@@ -21,18 +21,20 @@ from . import cli
 @click.option("--sample-rate", type=float, default=2e6, show_default=True, help="Recorded in SigMF (S/s).")
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz), SigMF.")
 @click.option("--send-embedding", is_flag=True, help="Also send the prompt embedding (the paper's scheme).")
+@click.option("--kn", default=None, help="JSCC bandwidth ratio (1/6, 1/12, 1/24; default: the largest).")
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
 @click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Seconds to wait for the ZMQ peer to take the samples.")
 def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, sample_rate, center_freq,
-       send_embedding, radio, gain, timeout_s) -> None:
+       send_embedding, kn, radio, gain, timeout_s) -> None:
     """Guard, encode and frame IMAGE; send it over ZMQ or write it as SigMF."""
     from ..txrx import send
 
     info = send(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, sample_rate, center_freq,
                 send_embedding, timeout_s, repeat,
-                on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain)
+                on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain,
+                kn=kn)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
                f"→ {where}; entity removed: {info['entity_removed']}")

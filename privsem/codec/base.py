@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from ..errors import PrivsemError
-from ..weights import load_weights
-from .jscc import DOWNSCALE, JSCCDecoder, JSCCEncoder, from_symbols, to_symbols
+from ..weights import load_weights, models_dir
+from .jscc import DOWNSCALE, JSCCDecoder, JSCCEncoder, from_symbols, kn_of, to_symbols
 
-DEFAULT_WEIGHTS = "jscc_small.safetensors"
+DEFAULT_WEIGHTS = {"1/6": "jscc_small.safetensors", "1/12": "jscc_small_kn12.safetensors",
+                   "1/24": "jscc_small_kn24.safetensors"}  # committed models, one per k/n
+FORMAT = "privsem-jscc-2"  # prefix-ordered complex channels, rate-conditioned decoder
 
 
 class Codec:
-    """``encode(img float32 (B,3,H,W) in [0,1], snr_db) -> complex64 (B, n)``, mean power 1;
-    ``decode(y complex64 (B, n), snr_db, shape=(H, W)) -> float32 (B,3,H,W) in [0,1]``."""
+    """What every codec offers (learned or separated, as in CompressAI's zoo).
+
+    ``encode(img float32 (B,3,H,W) in [0,1], snr_db) -> complex64 (B, n)`` with mean
+    power 1 per image; ``decode(y complex64 (B, n), snr_db, shape=(H, W)) -> float32
+    (B,3,H,W) in [0,1]``; ``n_symbols((H, W))`` is ``n``.
+    """
 
     name = "codec"
 
@@ -27,65 +34,147 @@ class Codec:
         raise NotImplementedError
 
 
+def parse_kn(kn: str | float | Fraction) -> Fraction:
+    """``"1/6"``, ``0.1667`` or ``Fraction(1, 6)`` → ``Fraction(1, 6)`` (to /1000)."""
+    try:
+        return Fraction(kn).limit_denominator(1000) if not isinstance(kn, str) else Fraction(kn.strip())
+    except (ValueError, ZeroDivisionError):
+        raise PrivsemError(f"not a bandwidth ratio: {kn!r} (use e.g. 1/6)") from None
+
+
 class JSCCCodec(Codec):
-    """The learned JSCC (:mod:`privsem.codec.jscc`), any image size (reflect-padded to ×4)."""
+    """The learned JSCC (:mod:`privsem.codec.jscc`), any image size (reflect-padded to ×4).
+
+    One set of weights serves several bandwidth ratios (``rates``: complex channels per
+    latent position); :meth:`at` picks one. The decoder infers the ratio from the number
+    of symbols it is given.
+
+    Args:
+        config: ``width``, ``c_out``, ``depth``, ``rates`` (list of ``m``),
+            ``snr_min_db``, ``snr_max_db``.
+    """
 
     name = "jscc"
 
-    def __init__(self, encoder: JSCCEncoder, decoder: JSCCDecoder, c_out: int) -> None:
-        self.encoder, self.decoder, self.c_out = encoder.eval(), decoder.eval(), c_out
+    def __init__(self, encoder: JSCCEncoder, decoder: JSCCDecoder, config: dict, m: int | None = None) -> None:
+        self.encoder, self.decoder = encoder.eval(), decoder.eval()
+        self.config = config
+        self.c_out = int(config["c_out"])
+        self.rates = tuple(int(r) for r in config.get("rates", [self.c_out // 2]))
+        self.m = max(self.rates) if m is None else m
+        self.snr_range = (float(config.get("snr_min_db", 0.0)), float(config.get("snr_max_db", 20.0)))
+        self._warned = False
+
+    @property
+    def kn(self) -> Fraction:
+        """k/n: complex channel uses per real source value."""
+        return kn_of(self.m)
 
     @property
     def bandwidth_ratio(self) -> float:
-        """k/n: complex channel uses per real source value."""
-        return self.c_out / (2 * 3 * DOWNSCALE * DOWNSCALE)
+        return float(self.kn)
+
+    @property
+    def kn_choices(self) -> list[Fraction]:
+        return [kn_of(m) for m in self.rates]
+
+    def at(self, kn: str | float | Fraction) -> JSCCCodec:
+        """The same weights sending ``kn`` (one of :attr:`kn_choices`)."""
+        want = parse_kn(kn)
+        for m in self.rates:
+            if kn_of(m) == want:
+                view = JSCCCodec(self.encoder, self.decoder, self.config, m)
+                view._warned = self._warned
+                return view
+        raise PrivsemError(f"this codec offers k/n {', '.join(map(str, self.kn_choices))}, not {want}")
 
     def _latent_hw(self, shape: tuple[int, int]) -> tuple[int, int]:
         return -(-shape[0] // DOWNSCALE), -(-shape[1] // DOWNSCALE)
 
     def n_symbols(self, shape: tuple[int, int]) -> int:
-        """Complex symbols per image of ``shape = (H, W)``."""
+        """Complex symbols per image of ``shape = (H, W)`` at this codec's k/n."""
         h, w = self._latent_hw(shape)
-        return self.c_out // 2 * h * w
+        return self.m * h * w
+
+    def rate_of(self, n: int, shape: tuple[int, int]) -> int:
+        """Complex channels ``m`` that ``n`` symbols of an ``(H, W)`` image carry."""
+        h, w = self._latent_hw(shape)
+        if n % (h * w) or n // (h * w) not in self.rates:
+            sizes = ", ".join(str(m * h * w) for m in self.rates)
+            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at any k/n "
+                               f"of this codec (expected one of {sizes})")
+        return n // (h * w)
+
+    def _check_snr(self, snr_db: float) -> None:
+        lo, hi = self.snr_range
+        if not lo <= snr_db <= hi and not self._warned:
+            self._warned = True
+            warnings.warn(f"SNR {snr_db:g} dB is outside the codec's trained range "
+                          f"{lo:g}–{hi:g} dB; quality is extrapolated", stacklevel=3)
 
     @torch.inference_mode()
     def encode(self, img: np.ndarray, snr_db: float) -> np.ndarray:
+        self._check_snr(snr_db)
         x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
         h, w = x.shape[-2:]
         ph, pw = (-h) % DOWNSCALE, (-w) % DOWNSCALE
         if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
         snr = torch.full((x.shape[0],), float(snr_db))
-        return to_symbols(self.encoder(x, snr)).numpy().astype(np.complex64)
+        return to_symbols(self.encoder(x, snr), self.m).numpy().astype(np.complex64)
 
     @torch.inference_mode()
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int]) -> np.ndarray:
+        self._check_snr(snr_db)
+        m = self.rate_of(y.shape[-1], shape)
         lh, lw = self._latent_hw(shape)
         s = torch.from_numpy(np.ascontiguousarray(y, dtype=np.complex64))
         z = from_symbols(s, self.c_out, lh, lw)
         snr = torch.full((s.shape[0],), float(snr_db))
-        out = self.decoder(z, snr)[..., : shape[0], : shape[1]]
+        frac = torch.full((s.shape[0],), m / (self.c_out // 2))
+        out = self.decoder(z, snr, frac)[..., : shape[0], : shape[1]]
         return out.numpy().astype(np.float32)
 
 
-def codec_from_state(state: dict[str, torch.Tensor], config: dict) -> JSCCCodec:
-    """Build a :class:`JSCCCodec` from a flat state dict (``encoder.*``, ``decoder.*``)."""
-    width, c_out = int(config["width"]), int(config["c_out"])
-    enc, dec = JSCCEncoder(width, c_out), JSCCDecoder(width, c_out)
-    enc.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})
-    dec.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("decoder.")})
-    return JSCCCodec(enc, dec, c_out)
+def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], prefix: str, source: str) -> None:
+    own = module.state_dict()
+    got = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    missing, extra = sorted(set(own) - set(got)), sorted(set(got) - set(own))
+    if missing or extra:
+        name = (missing or extra)[0]
+        raise PrivsemError(f"{source}: weights do not match the JSCC config "
+                           f"({'missing' if missing else 'unexpected'} {prefix}{name})")
+    for k, v in own.items():
+        if got[k].shape != v.shape:
+            raise PrivsemError(f"{source}: {prefix}{k} has shape {tuple(got[k].shape)}, "
+                               f"the config needs {tuple(v.shape)}")
+    module.load_state_dict(got)
 
 
-def load_codec(path: str | Path | None = None) -> JSCCCodec:
-    """The default committed JSCC (verified by sha256), or a user's safetensors file."""
+def codec_from_state(state: dict[str, torch.Tensor], config: dict, source: str = "JSCC weights") -> JSCCCodec:
+    """Build a :class:`JSCCCodec` from a flat state dict (``encoder.*``, ``decoder.*``);
+    a tensor of the wrong shape or name is refused with a :class:`PrivsemError`."""
+    width, c_out, depth = int(config["width"]), int(config["c_out"]), int(config.get("depth", 5))
+    enc, dec = JSCCEncoder(width, c_out, depth), JSCCDecoder(width, c_out, depth)
+    _load_part(enc, state, "encoder.", source)
+    _load_part(dec, state, "decoder.", source)
+    return JSCCCodec(enc, dec, config)
+
+
+def load_codec(path: str | Path | None = None, kn: str | None = None) -> JSCCCodec:
+    """The committed JSCC for ``kn`` (default 1/6; verified by sha256), or a user's
+    safetensors file at ``kn`` (default: the largest ratio it offers)."""
     from safetensors import safe_open
+    from safetensors.torch import load_file
 
     if path is None:
-        state = load_weights(DEFAULT_WEIGHTS)
-        from ..weights import models_dir
-
-        file = models_dir() / DEFAULT_WEIGHTS
+        want = str(parse_kn(kn)) if kn is not None else "1/6"
+        if want not in DEFAULT_WEIGHTS:
+            raise PrivsemError(f"no committed JSCC for k/n {want} (there are {', '.join(DEFAULT_WEIGHTS)}; "
+                               "train one with `privsem train codec` and pass it as a path)")
+        state = load_weights(DEFAULT_WEIGHTS[want])
+        file = models_dir() / DEFAULT_WEIGHTS[want]
     else:
         file = Path(path)
         if not file.is_file():
@@ -96,8 +185,13 @@ def load_codec(path: str | Path | None = None) -> JSCCCodec:
             raise PrivsemError(f"not a safetensors codec file: {file} ({e.__class__.__name__})") from None
     with safe_open(str(file), "pt") as f:
         meta = f.metadata() or {}
+    if meta.get("format", FORMAT) != FORMAT:
+        raise PrivsemError(f"{file}: JSCC format {meta['format']!r}, this privsem reads {FORMAT!r} "
+                           "(retrain with `privsem train codec`)")
     try:
         config = json.loads(meta["config"])
-        return codec_from_state(state, config)
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise PrivsemError(f"{file}: not a privsem JSCC checkpoint ({e.__class__.__name__})") from None
+        int(config["width"]), int(config["c_out"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise PrivsemError(f"{file}: not a privsem JSCC checkpoint (no valid config: {e.__class__.__name__})") from None
+    codec = codec_from_state(state, config, source=str(file))
+    return codec.at(kn) if kn is not None else codec

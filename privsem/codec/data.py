@@ -1,7 +1,9 @@
 """Training and held-out images.
 
-Default set: the colour and greyscale images bundled with scikit-image (offline, no
-download). ``HELD_OUT`` are never used for training and give the reported metrics.
+Default set (offline, no download): the colour and greyscale pictures bundled with
+scikit-image, scikit-learn's two sample photos (``china``, ``flower``) and matplotlib's
+``grace_hopper``. ``HELD_OUT`` (scikit-image ``chelsea`` and ``coffee``, scikit-learn
+``china``) are never used for training and give the reported metrics.
 A user's folder of images replaces the default with ``--data DIR`` (90/10 split by
 sorted file name).
 """
@@ -17,8 +19,32 @@ from ..imageio import load_image
 
 TRAIN = ["astronaut", "rocket", "hubble_deep_field", "immunohistochemistry", "colorwheel",
          "retina", "brick", "grass", "gravel", "camera", "coins", "moon", "clock", "page", "text"]
-HELD_OUT = ["chelsea", "coffee"]
+HELD_OUT = ["chelsea", "coffee", "china"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def _package_photo(name: str) -> np.ndarray:
+    """``china`` / ``flower`` (scikit-learn) or ``grace_hopper`` (matplotlib), float32."""
+    from PIL import Image
+
+    if name == "grace_hopper":
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    else:
+        import sklearn.datasets
+
+        path = Path(sklearn.datasets.__file__).parent / "images" / f"{name}.jpg"
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), np.float32) / 255.0
+
+
+PACKAGE_PHOTOS = ("china", "flower", "grace_hopper")
+
+
+def named_image(name: str) -> np.ndarray:
+    """Any image of the default set by name, float32 ``(H, W, 3)`` in ``[0, 1]``."""
+    return _package_photo(name) if name in PACKAGE_PHOTOS else skimage_image(name)
 
 
 def skimage_image(name: str) -> np.ndarray:
@@ -33,8 +59,8 @@ def skimage_image(name: str) -> np.ndarray:
 
 def default_images(split: str) -> list[np.ndarray]:
     """``split`` = ``train`` | ``heldout``: the default scikit-image set."""
-    names = TRAIN if split == "train" else HELD_OUT
-    imgs = [skimage_image(n) for n in names]
+    names = TRAIN + ["flower", "grace_hopper"] if split == "train" else HELD_OUT
+    imgs = [named_image(n) for n in names]
     if split == "train":
         from skimage import data
 
@@ -44,11 +70,16 @@ def default_images(split: str) -> list[np.ndarray]:
 
 
 def folder_images(directory: str | Path, split: str) -> list[np.ndarray]:
-    """Images of a folder (recursive), split 90/10 by sorted path."""
+    """Images of a folder (recursive), split 90/10 by sorted path (``split`` = ``train``
+    | ``heldout``), or every image (``all``)."""
     d = Path(directory)
     if not d.is_dir():
         raise PrivsemError(f"data folder not found: {d}")
     files = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if split == "all":
+        if not files:
+            raise PrivsemError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {d}")
+        return [load_image(p) for p in files]
     if len(files) < 2:
         raise PrivsemError(f"need at least 2 images in {d}, found {len(files)}")
     n_held = max(1, len(files) // 10)

@@ -1,12 +1,21 @@
-"""Training of the JSCC over AWGN and Rayleigh block fading (MMSE-equalized), 0–20 dB.
+"""Training of the JSCC over AWGN and Rayleigh block fading, 0–20 dB, with the receiver
+the PHY has: least-squares channel estimates from pilots, then MMSE equalization.
+
+Every step mixes the bandwidth ratios the model offers (per image, the complex channels
+beyond its ratio are dropped), so one set of weights serves 1/6, 1/12 and 1/24.
 
 Resumable: the checkpoint (safetensors) holds the model, the Adam state and the step.
-The exported file holds the model and its config only.
+The exported file holds the model, its config and held-out metrics.
+
+Distributed: under ``torchrun --nproc_per_node N`` (gloo on CPU) each process trains on
+``batch / N`` crops and DistributedDataParallel averages the gradients; rank 0 writes
+the files.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,9 +27,9 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ..errors import PrivsemError
-from .base import JSCCCodec, codec_from_state
+from .base import FORMAT, JSCCCodec, codec_from_state
 from .data import CropSampler, default_images, folder_images
-from .jscc import JSCCDecoder, JSCCEncoder, from_symbols, to_symbols
+from .jscc import JSCCDecoder, JSCCEncoder, from_symbols
 
 
 @dataclass
@@ -29,30 +38,65 @@ class CodecTrainConfig:
 
     width: int = 48
     c_out: int = 16
+    depth: int = 5
+    rates: tuple[int, ...] = (8,)  # complex channels sent, m: k/n = m/48 (several: one shared model)
     crop: int = 64
-    batch: int = 16
-    steps: int = 6000
+    batch: int = 32
+    steps: int = 20000
     lr: float = 2e-3
     snr_min_db: float = 0.0
     snr_max_db: float = 20.0
     rayleigh_fraction: float = 0.5
     coherence: int = 256
+    n_pilots: int = 16
+    scale_weight: float = 1e-4  # keeps the encoder's output power near 1 (see _Link)
     seed: int = 0
 
 
+def _cn(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    """Circular complex Gaussian, unit variance."""
+    return torch.complex(torch.randn(shape, generator=gen), torch.randn(shape, generator=gen)) / np.sqrt(2)
+
+
 def simulate_channel(s: torch.Tensor, snr_db: torch.Tensor, rayleigh: torch.Tensor,
-                     coherence: int, gen: torch.Generator) -> torch.Tensor:
-    """Differentiable channel for training: AWGN, or Rayleigh block fading followed by
-    the receiver's MMSE equalizer with perfect CSI. ``s`` complex64 ``(B, n)``."""
+                     coherence: int, gen: torch.Generator, n_pilots: int = 16) -> torch.Tensor:
+    """Differentiable channel for training: AWGN or Rayleigh block fading (one gain per
+    ``coherence`` symbols), an LS estimate from ``n_pilots`` unit pilots per block (error
+    variance ``N0 / n_pilots``) and the MMSE equalizer the PHY applies.
+    ``s`` complex64 ``(B, n)`` → equalized complex64 ``(B, n)``."""
     b, n = s.shape
     no = 10.0 ** (-snr_db / 10.0)
     n_blocks = -(-n // coherence)
-    h = torch.complex(torch.randn(b, n_blocks, generator=gen), torch.randn(b, n_blocks, generator=gen))
-    h = (h / np.sqrt(2)).repeat_interleave(coherence, dim=1)[:, :n]
-    h = torch.where(rayleigh[:, None], h, torch.ones_like(h))
-    noise = torch.complex(torch.randn(b, n, generator=gen), torch.randn(b, n, generator=gen))
-    y = h * s + noise * torch.sqrt(no / 2)[:, None]
-    return torch.conj(h) * y / (h.abs() ** 2 + no[:, None])
+    h = torch.where(rayleigh[:, None], _cn((b, n_blocks), gen), torch.ones(b, n_blocks, dtype=torch.complex64))
+    h_hat = h + _cn((b, n_blocks), gen) * torch.sqrt(no / n_pilots)[:, None]
+    h, h_hat = (t.repeat_interleave(coherence, dim=1)[:, :n] for t in (h, h_hat))
+    y = h * s + _cn((b, n), gen) * torch.sqrt(no)[:, None]
+    return torch.conj(h_hat) * y / (h_hat.abs() ** 2 + no[:, None])
+
+
+class _Link(torch.nn.Module):
+    """Encoder → symbols → channel → decoder, one module so DDP sees every parameter."""
+
+    def __init__(self, enc: JSCCEncoder, dec: JSCCDecoder, cfg: CodecTrainConfig) -> None:
+        super().__init__()
+        self.enc, self.dec, self.cfg = enc, dec, cfg
+
+    def forward(self, x, snr, ray, m, gen):
+        """Returns the reconstruction and ``mean (log P_j)²`` of the encoder's per-channel
+        power before normalization. The loss is blind to that scale (the transmitter
+        normalizes), so without this term it drifts to ~1e6 and the encoder's gradients
+        vanish: the model then decodes the same blur at every rate and SNR."""
+        cfg = self.cfg
+        z = self.enc(x, snr)
+        b, c, h, w = z.shape
+        keep = (torch.arange(c // 2)[None, :] < m[:, None]).to(z.dtype)  # (B, c/2) channels sent
+        p = (z[:, 0::2] ** 2 + z[:, 1::2] ** 2).mean(dim=(2, 3))  # power per complex channel
+        power = ((p * keep).sum(1) / keep.sum(1)).clamp_min(1e-12)  # over the prefix sent
+        scale = power.log().pow(2).mean()
+        s = torch.complex(z[:, 0::2], z[:, 1::2]).reshape(b, -1) / power.sqrt()[:, None]
+        y = simulate_channel(s, snr, ray, cfg.coherence, gen, cfg.n_pilots)
+        z_hat = from_symbols(y, c, h, w) * keep.repeat_interleave(2, dim=1)[:, :, None, None]
+        return self.dec(z_hat, snr, m.to(z.dtype) / (c // 2)), scale
 
 
 def cosine_lr(step: int, cfg: CodecTrainConfig) -> float:
@@ -70,7 +114,7 @@ def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_opti
         for i, st in opt.state_dict()["state"].items():
             for k, v in st.items():
                 tensors[f"optim.{i}.{k}"] = torch.as_tensor(v)
-    meta = {"config": json.dumps(asdict(cfg)), "step": str(step), "format": "privsem-jscc-1"}
+    meta = {"config": json.dumps(asdict(cfg)), "step": str(step), "format": FORMAT}
     if extra:
         meta["metrics"] = json.dumps(extra)
     tmp = path.with_suffix(".tmp")
@@ -80,7 +124,8 @@ def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_opti
 
 def evaluate(codec: JSCCCodec, images: list[np.ndarray], snrs=(0, 10, 20), channel: str = "awgn",
              seed: int = 0) -> dict[str, float]:
-    """Mean PSNR (dB) of ``codec`` on ``images`` through the software channel + pilot modem."""
+    """Mean PSNR (dB) of ``codec`` (at its k/n) on ``images`` through the software channel
+    and the pilot-block modem. Keys: ``psnr_<channel>_<snr>db``."""
     from ..channel import build_channel
     from ..metrics import psnr
     from ..phy import PilotBlockModem
@@ -99,45 +144,76 @@ def evaluate(codec: JSCCCodec, images: list[np.ndarray], snrs=(0, 10, 20), chann
     return out
 
 
+def held_out_metrics(codec: JSCCCodec, images: list[np.ndarray]) -> dict[str, float]:
+    """PSNR at 0/10/20 dB, AWGN and Rayleigh, for every k/n: ``psnr_1/6_awgn_10db``."""
+    out = {}
+    for kn in codec.kn_choices:
+        view = codec.at(kn)
+        for ch in ("awgn", "rayleigh"):
+            out |= {k.replace("psnr_", f"psnr_{kn}_"): v for k, v in evaluate(view, images, channel=ch).items()}
+    return out
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); joins the gloo process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("gloo")
+    return (torch.distributed.get_rank() if world > 1 else 0), world
+
+
+def _resume(ckpt: Path, enc, dec, opt) -> int:
+    state = load_file(str(ckpt))
+    with safe_open(str(ckpt), "pt") as f:
+        step = int(f.metadata()["step"])
+    enc.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})
+    dec.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("decoder.")})
+    osd = opt.state_dict()
+    for k, v in state.items():
+        if k.startswith("optim."):
+            _, i, name = k.split(".", 2)
+            osd["state"].setdefault(int(i), {})[name] = v
+    opt.load_state_dict(osd)
+    return step
+
+
 def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
                 resume: bool = False, checkpoint_every: int = 500) -> dict[str, float]:
-    """Train and write ``out`` (model + config) and ``out.ckpt`` (resumable). Returns
-    held-out metrics."""
-    torch.manual_seed(cfg.seed)
+    """Train and write ``out`` (model + config + metrics) and ``out.ckpt`` (resumable).
+    Returns held-out metrics (rank 0; other ranks return ``{}``)."""
+    rank, world = _distributed()
+    if cfg.batch % world:
+        raise PrivsemError(f"--batch {cfg.batch} does not split over {world} processes")
+    if not cfg.rates or max(cfg.rates) > cfg.c_out // 2 or min(cfg.rates) < 1:
+        raise PrivsemError(f"rates {list(cfg.rates)} must lie in 1..{cfg.c_out // 2} (c_out/2)")
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     train_imgs = folder_images(data_dir, "train") if data_dir else default_images("train")
     held = folder_images(data_dir, "heldout") if data_dir else default_images("heldout")
-    sampler = CropSampler(train_imgs, cfg.crop, seed=cfg.seed)
-    enc, dec = JSCCEncoder(cfg.width, cfg.c_out), JSCCDecoder(cfg.width, cfg.c_out)
-    params = list(enc.parameters()) + list(dec.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    enc, dec = JSCCEncoder(cfg.width, cfg.c_out, cfg.depth), JSCCDecoder(cfg.width, cfg.c_out, cfg.depth)
+    link = _Link(enc, dec, cfg)
+    opt = torch.optim.Adam(link.parameters(), lr=cfg.lr)
     ckpt = out.with_suffix(".ckpt")
     step = 0
     if resume and ckpt.is_file():
-        state = load_file(str(ckpt))
-        with safe_open(str(ckpt), "pt") as f:
-            step = int(f.metadata()["step"])
-        enc.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})
-        dec.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("decoder.")})
-        osd = opt.state_dict()
-        for k, v in state.items():
-            if k.startswith("optim."):
-                _, i, name = k.split(".", 2)
-                osd["state"].setdefault(int(i), {})[name] = v
-        opt.load_state_dict(osd)
-        sampler.rng = np.random.default_rng(cfg.seed + step)
+        step = _resume(ckpt, enc, dec, opt)
     elif resume:
         raise PrivsemError(f"nothing to resume: {ckpt} does not exist")
-    gen = torch.Generator().manual_seed(cfg.seed + step)
-    bar = tqdm(total=cfg.steps, initial=step, desc="train codec", unit="step")
+    model = torch.nn.parallel.DistributedDataParallel(link) if world > 1 else link
+    stream = cfg.seed + 7919 * rank + step  # a fresh, rank-specific stream after a resume
+    sampler = CropSampler(train_imgs, cfg.crop, seed=stream)
+    gen = torch.Generator().manual_seed(stream)
+    rates = torch.tensor(cfg.rates)
+    local = cfg.batch // world
+    bar = tqdm(total=cfg.steps, initial=step, desc="train codec", unit="step", disable=rank != 0)
     t0 = time.time()
     while step < cfg.steps:
-        x = torch.from_numpy(sampler.sample(cfg.batch))
-        snr = cfg.snr_min_db + (cfg.snr_max_db - cfg.snr_min_db) * torch.rand(cfg.batch, generator=gen)
-        ray = torch.rand(cfg.batch, generator=gen) < cfg.rayleigh_fraction
-        z = enc(x, snr)
-        y = simulate_channel(to_symbols(z), snr, ray, cfg.coherence, gen)
-        rec = dec(from_symbols(y, cfg.c_out, *z.shape[-2:]), snr)
-        loss = torch.mean((rec - x) ** 2)
+        x = torch.from_numpy(sampler.sample(local))
+        snr = cfg.snr_min_db + (cfg.snr_max_db - cfg.snr_min_db) * torch.rand(local, generator=gen)
+        ray = torch.rand(local, generator=gen) < cfg.rayleigh_fraction
+        m = rates[torch.randint(len(rates), (local,), generator=gen)]
+        rec, scale = model(x, snr, ray, m, gen)
+        mse = torch.mean((rec - x) ** 2)
+        loss = mse + cfg.scale_weight * scale
         lr = cosine_lr(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -146,14 +222,32 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
         opt.step()
         step += 1
         bar.update(1)
-        bar.set_postfix(psnr=f"{-10 * np.log10(loss.item() + 1e-12):.2f}", lr=f"{lr:.1e}")
-        if step % checkpoint_every == 0 or step == cfg.steps:
+        bar.set_postfix(psnr=f"{-10 * np.log10(mse.item() + 1e-12):.2f}", lr=f"{lr:.1e}")
+        if rank == 0 and (step % checkpoint_every == 0 or step == cfg.steps):
             _save(ckpt, enc, dec, opt, step, cfg, with_optimizer=True)
     bar.close()
+    if world > 1:
+        _check_replicas(link)
+    if rank != 0:
+        torch.distributed.barrier()
+        return {}
     state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
     state.update({f"decoder.{k}": v for k, v in dec.state_dict().items()})
     codec = codec_from_state(state, asdict(cfg))
-    metrics = evaluate(codec, held, channel="awgn") | evaluate(codec, held, channel="rayleigh")
+    metrics = held_out_metrics(codec, held)
     metrics["train_seconds_this_run"] = round(time.time() - t0, 1)
+    metrics["world_size"] = world
     _save(out, enc, dec, opt, step, cfg, with_optimizer=False, extra=metrics)
+    if world > 1:
+        torch.distributed.barrier()
     return metrics
+
+
+def _check_replicas(module: torch.nn.Module) -> None:
+    """Every rank must end with the same weights (DDP keeps them in step)."""
+    total = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum().view(1)
+    lo, hi = total.clone(), total.clone()
+    torch.distributed.all_reduce(lo, op=torch.distributed.ReduceOp.MIN)
+    torch.distributed.all_reduce(hi, op=torch.distributed.ReduceOp.MAX)
+    if not torch.isclose(lo, hi, rtol=0, atol=1e-6):
+        raise RuntimeError(f"DDP replicas diverged: parameter sums {lo.item()} vs {hi.item()}")

@@ -77,3 +77,15 @@ def symbols_for_bytes(n_bytes: int, mcs: int) -> int:
     """QAM symbols that :func:`bytes_to_symbols` produces for ``n_bytes``."""
     b, k, n = mcs_params(mcs)
     return max(1, -(-8 * n_bytes // k)) * n // b
+
+
+def ldpc_encode(bits: np.ndarray, k: int, n: int) -> np.ndarray:
+    """float32 info bits ``(c, k)`` → float32 coded bits ``(c, n)`` (5G LDPC, Sionna)."""
+    enc, _ = _ldpc(k, n)
+    return enc(torch.from_numpy(np.ascontiguousarray(bits, np.float32))).numpy()
+
+
+def ldpc_decode(llr: np.ndarray, k: int, n: int) -> np.ndarray:
+    """LLRs float32 ``(c, n)`` (Sionna's sign convention) → hard info bits uint8 ``(c, k)``."""
+    _, dec = _ldpc(k, n)
+    return dec(torch.from_numpy(np.ascontiguousarray(llr, np.float32))).numpy().astype(np.uint8)

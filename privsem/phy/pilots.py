@@ -45,6 +45,11 @@ class PilotBlockModem:
                                  payload.reshape(n_blocks, self.payload_len)], axis=1)
         return blocks.reshape(-1).astype(np.complex64)
 
+    def _estimate(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blocks ``(n_blocks, block_len)`` and the LS gain per block from its pilots."""
+        blocks = samples.reshape(-1, self.block_len)
+        return blocks, np.mean(blocks[:, : self.n_pilots] * np.conj(self.pilots), axis=1)
+
     def demodulate(self, samples: np.ndarray, n_symbols: int, no: float) -> tuple[np.ndarray, np.ndarray]:
         """Estimate ``h`` per block from its pilots and MMSE-equalize the payload.
 
@@ -56,8 +61,16 @@ class PilotBlockModem:
         Returns:
             ``(symbols complex64 (n_symbols,), h_hat complex64 (n_blocks,))``.
         """
-        blocks = samples.reshape(-1, self.block_len)
-        h_hat = np.mean(blocks[:, : self.n_pilots] * np.conj(self.pilots), axis=1)
+        blocks, h_hat = self._estimate(samples)
         eq = np.conj(h_hat)[:, None] / (np.abs(h_hat)[:, None] ** 2 + no)
         payload = (blocks[:, self.n_pilots :] * eq).reshape(-1)[:n_symbols]
         return payload.astype(np.complex64), h_hat.astype(np.complex64)
+
+    def demodulate_zf(self, samples: np.ndarray, n_symbols: int, no: float) -> tuple[np.ndarray, np.ndarray]:
+        """Zero-forcing output for a digital demapper: ``(symbols complex64 (n_symbols,),
+        noise variance float32 (n_symbols,) = no / |ĥ|²)`` per payload symbol."""
+        blocks, h_hat = self._estimate(samples)
+        h2 = np.maximum(np.abs(h_hat) ** 2, 1e-12)
+        payload = (blocks[:, self.n_pilots :] / h_hat[:, None]).reshape(-1)[:n_symbols]
+        no_eff = np.repeat(no / h2, self.payload_len)[:n_symbols]
+        return payload.astype(np.complex64), no_eff.astype(np.float32)

@@ -1,0 +1,211 @@
+"""The separated digital baseline: image codec → 5G LDPC → QAM, behind the codec
+interface (as CompressAI puts classical codecs beside learned ones).
+
+Equal channel uses: at bandwidth ratio ``k/n`` an ``H×W`` image gets exactly the symbols
+the JSCC would send (``n_symbols``). The sender fills as many whole LDPC codewords as
+fit with a 3-byte length, the image codec's bytes (best quality that fits) and their
+CRC-32; it bit-interleaves across the whole frame (so a codeword sees many fading
+blocks), scrambles, and pads the rest with random symbols of the same power. A receiver
+whose LDPC decode leaves errors fails the CRC and shows mid-grey (an outage), as it does
+when not even the smallest encoding fits the budget.
+
+Also the capacity bound: the same image codec given ``n · C(SNR)`` error-free bits.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import PrivsemError
+from ..phy.digital import ldpc_decode, ldpc_encode, qam_llr, qam_map
+from .base import Codec, parse_kn
+from .imagecodec import FORMATS, decompress, fit
+from .jscc import DOWNSCALE
+
+LDPC_N = 1944  # coded bits per codeword: a multiple of 2, 4, 6 and 8
+LEN_BYTES = 3
+CRC_BYTES = 4  # CRC-32 of the image bytes: residual LDPC errors become a clean outage
+
+
+@dataclass(frozen=True)
+class MCS:
+    """QAM order (bits per symbol) and 5G LDPC code rate."""
+
+    name: str
+    bits: int
+    rate: Fraction
+
+    @property
+    def k(self) -> int:
+        """Info bits per codeword (whole bytes)."""
+        return int(LDPC_N * self.rate) // 8 * 8
+
+    @property
+    def efficiency(self) -> float:
+        """Info bits per channel use."""
+        return self.bits * self.k / LDPC_N
+
+
+def _mcs(mod: str, bits: int, rates: str) -> list[MCS]:
+    return [MCS(f"{mod}-{r}", bits, Fraction(r)) for r in rates.split()]
+
+
+MCS_TABLE = (_mcs("qpsk", 2, "1/4 1/3 1/2 2/3 3/4 5/6") + _mcs("16qam", 4, "1/2 2/3 3/4 5/6")
+             + _mcs("64qam", 6, "2/3 3/4 5/6") + _mcs("256qam", 8, "3/4 5/6"))
+
+# AWGN Es/N0 (dB) at which a codeword of this MCS fails < 2 % of the time (Sionna
+# LDPC5G, 20 BP iterations, n = 1944, 50 codewords), measured by `privsem bench mcs`
+# (docs/bench_mcs.json).
+MCS_THRESHOLD_DB = {
+    "qpsk-1/4": -2.2, "qpsk-1/3": -0.8, "qpsk-1/2": 1.6, "qpsk-2/3": 3.5, "qpsk-3/4": 4.7,
+    "qpsk-5/6": 5.5, "16qam-1/2": 7.0, "16qam-2/3": 9.5, "16qam-3/4": 10.8, "16qam-5/6": 12.3,
+    "64qam-2/3": 14.4, "64qam-3/4": 15.7, "64qam-5/6": 18.0, "256qam-3/4": 21.2, "256qam-5/6": 22.7,
+}
+
+
+def mcs_by_name(name: str) -> MCS:
+    for m in MCS_TABLE:
+        if m.name == name:
+            return m
+    raise PrivsemError(f"unknown MCS {name!r} (known: {', '.join(m.name for m in MCS_TABLE)})")
+
+
+def link_adaptation(snr_db: float, margin_db: float = 0.0) -> MCS:
+    """Highest-efficiency MCS whose AWGN threshold is at most ``snr_db − margin_db``
+    (the lowest one if none is)."""
+    ok = [m for m in MCS_TABLE if MCS_THRESHOLD_DB[m.name] <= snr_db - margin_db]
+    return max(ok, key=lambda m: m.efficiency) if ok else MCS_TABLE[0]
+
+
+def capacity(snr_db: float, channel: str = "awgn") -> float:
+    """Bits per complex channel use: AWGN ``log2(1+γ)``; Rayleigh the ergodic capacity
+    ``E[log2(1+|h|²γ)] = e^{1/γ} E1(1/γ) / ln 2`` (coding over many fades)."""
+    g = 10.0 ** (snr_db / 10.0)
+    if channel == "awgn":
+        return math.log2(1 + g)
+    if channel == "rayleigh":
+        from scipy.special import exp1
+
+        return float(np.exp(1 / g) * exp1(1 / g) / np.log(2))
+    raise PrivsemError(f"no capacity formula for channel {channel!r}")
+
+
+def channel_uses(shape: tuple[int, int], kn: Fraction) -> int:
+    """Complex symbols at ``k/n`` for an ``(H, W)`` image, counted as the JSCC counts them
+    (the image padded to a multiple of 4)."""
+    hp, wp = (-(-s // DOWNSCALE) * DOWNSCALE for s in shape)
+    return int(kn * 3 * hp * wp)
+
+
+def _interleaver(n_bits: int) -> np.ndarray:
+    return np.random.default_rng(n_bits).permutation(n_bits)
+
+
+def _scrambler(n_bits: int) -> np.ndarray:
+    """PRBS XORed onto the coded bits, so padding zeros do not map to one repeated
+    constellation point (power and spectrum stay those of random data)."""
+    return np.random.default_rng(0x5C + n_bits).integers(0, 2, n_bits).astype(np.float32)
+
+
+class SeparatedCodec(Codec):
+    """Image codec + LDPC + QAM with the JSCC's interface.
+
+    Args:
+        image_codec: ``jpeg`` | ``webp`` | ``avif``.
+        kn: bandwidth ratio, e.g. ``"1/6"``.
+        mcs: an MCS name (``16qam-3/4``) or ``None`` to pick one from the SNR
+            (:func:`link_adaptation`).
+
+    After :meth:`encode`, ``last_fits`` holds the image codec's choice per image (``None``:
+    nothing fits); after :meth:`decode`, ``last_ok`` says which images decoded with a
+    good CRC.
+    """
+
+    name = "digital"
+
+    def __init__(self, image_codec: str = "jpeg", kn: str | Fraction = "1/6", mcs: str | None = None) -> None:
+        if image_codec not in FORMATS:
+            raise PrivsemError(f"unknown image codec {image_codec!r} (known: {', '.join(FORMATS)})")
+        self.image_codec, self.kn = image_codec, parse_kn(kn)
+        self.mcs = mcs_by_name(mcs) if mcs else None
+        self.last_fits: list = []
+        self.last_ok: list[bool] = []
+
+    def n_symbols(self, shape: tuple[int, int]) -> int:
+        return channel_uses(shape, self.kn)
+
+    def select_mcs(self, snr_db: float) -> MCS:
+        return self.mcs or link_adaptation(snr_db)
+
+    def _codewords(self, shape: tuple[int, int], mcs: MCS) -> int:
+        return self.n_symbols(shape) * mcs.bits // LDPC_N
+
+    def payload_bytes(self, shape: tuple[int, int], snr_db: float) -> int:
+        """Image-codec bytes that fit in one image's symbols at this SNR's MCS."""
+        mcs = self.select_mcs(snr_db)
+        return max(0, self._codewords(shape, mcs) * mcs.k // 8 - LEN_BYTES - CRC_BYTES)
+
+    def encode(self, img: np.ndarray, snr_db: float) -> np.ndarray:
+        mcs = self.select_mcs(snr_db)
+        shape = img.shape[-2:]
+        n, n_cw = self.n_symbols(shape), self._codewords(shape, mcs)
+        out = np.empty((img.shape[0], n), np.complex64)
+        self.last_fits = []
+        for b, im in enumerate(img):
+            f = fit(im.transpose(1, 2, 0), self.image_codec, self.payload_bytes(shape, snr_db))
+            self.last_fits.append(f)
+            data = f.data if f is not None else b""
+            payload = len(data).to_bytes(LEN_BYTES, "big") + data + zlib.crc32(data).to_bytes(CRC_BYTES, "big")
+            bits = np.zeros(n_cw * mcs.k, np.float32)
+            raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
+            bits[: raw.size] = raw
+            coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
+            coded = np.abs(coded[_interleaver(coded.size)] - _scrambler(coded.size))
+            fill = np.random.default_rng(b).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)
+            out[b] = qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits)
+        return out
+
+    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int],
+               no: np.ndarray | None = None) -> np.ndarray:
+        """``no``: per-symbol noise variance after equalization (default ``10^(−SNR/10)``)."""
+        mcs = self.select_mcs(snr_db)
+        n_cw = self._codewords(shape, mcs)
+        used = n_cw * LDPC_N // mcs.bits
+        out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
+        self.last_ok = []
+        for b, yb in enumerate(y):
+            nob = np.full(used, 10.0 ** (-snr_db / 10.0), np.float32) if no is None else np.asarray(no)[b, :used]
+            ok = False
+            if n_cw:
+                llr = qam_llr(yb[:used], nob, mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
+                deint = np.empty_like(llr)
+                deint[_interleaver(llr.size)] = llr
+                bits = ldpc_decode(deint.reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
+                payload = np.packbits(bits).tobytes()
+                length = int.from_bytes(payload[:LEN_BYTES], "big")
+                data = payload[LEN_BYTES : LEN_BYTES + length]
+                crc = payload[LEN_BYTES + length : LEN_BYTES + length + CRC_BYTES]
+                if 0 < length <= len(payload) - LEN_BYTES - CRC_BYTES and zlib.crc32(data).to_bytes(4, "big") == crc:
+                    try:
+                        img = decompress(data, self.image_codec, shape)
+                        out[b], ok = img.transpose(2, 0, 1), True
+                    except PrivsemError:
+                        pass
+            self.last_ok.append(ok)
+        return out
+
+
+def capacity_bound(img: np.ndarray, image_codec: str, n_symbols: int, snr_db: float,
+                   channel: str = "awgn") -> tuple[np.ndarray, object]:
+    """The image codec given ``n_symbols · C`` error-free bits: ``(reconstruction float32
+    (H, W, 3), Fit | None)``; mid-grey if nothing fits."""
+    budget = int(n_symbols * capacity(snr_db, channel) // 8)
+    f = fit(img, image_codec, budget)
+    if f is None:
+        return np.full_like(img, 0.5), None
+    return decompress(f.data, image_codec, img.shape[:2]), f

@@ -1,0 +1,52 @@
+import json
+
+import numpy as np
+from PIL import Image
+
+from privsem.bench.codec import plot, run
+from privsem.cli import main
+from privsem.codec.data import named_image
+
+
+def _folder(tmp_path):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    img = named_image("chelsea")[60:156, 150:278]  # 96×128
+    Image.fromarray((img * 255).astype(np.uint8)).save(d / "cat.png")
+    return d
+
+
+def test_bench_rows_on_a_user_folder(tmp_path):
+    res = run(_folder(tmp_path), snrs=(12.0,), kns=("1/12",), channels=("awgn",), image_codecs=("jpeg",),
+              progress=lambda s: None, design_snr=10.0, mismatch_snrs=(0.0, 10.0))
+    assert res["n_images"] == 1 and "imgs" in res["data"]
+    rows = {r["codec"]: r for r in res["rows"]}
+    assert set(rows) == {"jscc", "digital", "capacity"}
+    for r in rows.values():
+        assert r["channel"] == "awgn" and r["snr_db"] == 12.0 and r["kn"] == "1/12"
+        assert 10.0 < r["psnr"] < 60.0 and 0.0 < r["ssim"] <= 1.0
+    assert rows["digital"]["outages"] == "0/1" and rows["digital"]["image_codec"] == "jpeg"
+    assert rows["capacity"]["psnr"] >= rows["digital"]["psnr"]
+    assert rows["jscc"]["psnr"] > 22.0
+    assert set(res["jscc_encode_decode_s_256"]) == {"1/12"} and res["jscc_encode_decode_s_256"]["1/12"] > 0
+    mm = {(r["codec"], r["snr_db"]): r for r in res["mismatch"]}
+    assert mm["digital", 10.0]["outages"] == "0/1" and mm["digital", 0.0]["outages"] == "1/1"
+    assert mm["jscc", 0.0]["psnr"] > mm["digital", 0.0]["psnr"] + 5  # the cliff
+    png = tmp_path / "fig.png"
+    plot(res, png)
+    assert png.stat().st_size > 10_000 and (tmp_path / "fig_mismatch.png").stat().st_size > 10_000
+
+
+def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    rc = main(["bench", "codec", "--images", str(_folder(tmp_path)), "--snrs", "20", "--kn", "1/24",
+               "--channels", "rayleigh", "--image-codecs", "avif", "--no-mismatch", "--json", str(out)])
+    assert rc == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["codec"] for r in rows] == ["jscc", "digital", "capacity"]
+    assert rows[1]["image_codec"] == "avif" and rows[1]["channel"] == "rayleigh"
+    capsys.readouterr()
+    for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"]):
+        assert main(["bench", "codec", *bad]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("privsem: error:")
