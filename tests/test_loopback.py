@@ -64,6 +64,17 @@ def test_rayleigh_runs(example_db, tmp_path):
     assert r["bob"]["psnr_background"] > 18.0
 
 
+def test_smaller_bandwidth_ratio_end_to_end(example_db, tmp_path, awgn_runs):
+    """--kn 1/24 sends a quarter of the symbols; the receivers infer the ratio from the
+    count and still decode the background, a little worse than at 1/6."""
+    db, scenes = example_db
+    r = run_loopback(scenes / "chelsea.png", db, 20.0, "awgn", tmp_path, kn="1/24")
+    full = awgn_runs[20.0][0]
+    assert r["bob"]["link"]["frames_received"] == r["bob"]["link"]["frames_sent"]
+    assert r["bob"]["link"]["frames_sent"] < full["bob"]["link"]["frames_sent"]
+    assert 20.0 < r["bob"]["psnr_background"] < full["bob"]["psnr_background"]
+
+
 def test_impairments_and_link_report(example_db, tmp_path):
     db, scenes = example_db
     r = run_loopback(scenes / "chelsea.png", db, 15.0, "awgn", tmp_path, seed=2, impairments=True)

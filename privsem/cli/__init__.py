@@ -24,10 +24,21 @@ def _register() -> None:
     from . import bench, db, guard, loopback, radio, train  # noqa: F401  (each adds its commands to `cli`)
 
 
+_default_format = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """privsem's own warnings (e.g. an SNR outside the codec's range) as one line;
+    other libraries' warnings as Python prints them."""
+    if f"{__package__.split('.')[0]}/" in filename.replace("\\", "/"):
+        return f"privsem: warning: {message}\n"
+    return _default_format(message, category, filename, lineno, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (also used by tests as ``main([...])``)."""
     _register()
-    warnings.formatwarning = lambda msg, *a, **k: f"privsem: warning: {msg}\n"
+    warnings.formatwarning = _format_warning
     try:
         rv = cli.main(args=argv, prog_name="privsem", standalone_mode=False)
     except click.exceptions.Abort:
