@@ -10,12 +10,13 @@ until every image decodes (link adaptation on the average SNR, no CSI at the sen
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from ..codec.separated import (LDPC_N, MCS_TABLE, MCS_THRESHOLD_DB, SeparatedCodec, capacity,
-                               capacity_bound)
+                               capacity_bound, channel_uses)
 
 DEFAULT_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DEFAULT_KNS = ("1/6", "1/12", "1/24")
@@ -43,14 +44,33 @@ def _row(codec: str, channel: str, snr: float, kn: str, q: list[tuple[float, flo
             "psnr": round(float(arr[:, 0].mean()), 2), "ssim": round(float(arr[:, 1].mean()), 4), **extra}
 
 
-def jscc_row(view, images, channel, snr, kn, seed) -> dict:
+def _jscc_pass(view, images, channel: str, snr: float, design_snr: float, seed: int) -> list:
+    """(PSNR, SSIM) per image: encoder told ``design_snr``, decoder the channel's SNR."""
     q = []
     for i, img in enumerate(images):
-        x = view.encode(img.transpose(2, 0, 1)[None], snr)[0]
+        x = view.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
         modem, y, no = _link(x, channel, snr, seed + i)
         sym, _ = modem.demodulate(y, x.size, no)
         q.append(_quality(img, view.decode(sym[None], snr, img.shape[:2])[0].transpose(1, 2, 0)))
-    return _row("jscc", channel, snr, kn, q)
+    return q
+
+
+def _digital_pass(sep, images, channel: str, snr: float, design_snr: float, seed: int):
+    """(PSNR, SSIM) per image, CRC failures, and images for which nothing fits."""
+    q, fails, no_fit = [], 0, 0
+    for i, img in enumerate(images):
+        x = sep.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
+        modem, y, no = _link(x, channel, snr, seed + i)
+        sym, no_eff = modem.demodulate_zf(y, x.size, no)
+        rec = sep.decode(sym[None], snr, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
+        no_fit += sep.last_fits[0] is None
+        fails += sep.last_fits[0] is not None and not sep.last_ok[0]
+        q.append(_quality(img, rec))
+    return q, fails, no_fit
+
+
+def jscc_row(view, images, channel, snr, kn, seed) -> dict:
+    return _row("jscc", channel, snr, kn, _jscc_pass(view, images, channel, snr, snr, seed))
 
 
 def digital_row(images, channel, snr, kn, image_codec, seed, max_tries: int = 6) -> dict:
@@ -60,16 +80,7 @@ def digital_row(images, channel, snr, kn, image_codec, seed, max_tries: int = 6)
                    key=lambda m: -m.efficiency) or [MCS_TABLE[0]]
     best = None
     for mcs in cands[:max_tries]:
-        sep = SeparatedCodec(image_codec, kn, mcs.name)
-        q, fails, no_fit = [], 0, 0
-        for i, img in enumerate(images):
-            x = sep.encode(img.transpose(2, 0, 1)[None], snr)[0]
-            modem, y, no = _link(x, channel, snr, seed + i)
-            sym, no_eff = modem.demodulate_zf(y, x.size, no)
-            rec = sep.decode(sym[None], snr, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
-            no_fit += sep.last_fits[0] is None
-            fails += sep.last_fits[0] is not None and not sep.last_ok[0]
-            q.append(_quality(img, rec))
+        q, fails, no_fit = _digital_pass(SeparatedCodec(image_codec, kn, mcs.name), images, channel, snr, snr, seed)
         row = _row("digital", channel, snr, kn, q, image_codec=image_codec, mcs=mcs.name,
                    outages=f"{fails}/{len(images)}", nothing_fits=f"{no_fit}/{len(images)}")
         if best is None or row["psnr"] > best["psnr"]:
@@ -80,9 +91,6 @@ def digital_row(images, channel, snr, kn, image_codec, seed, max_tries: int = 6)
 
 
 def capacity_row(images, channel, snr, kn, image_codec) -> dict:
-    from ..codec.separated import channel_uses
-    from fractions import Fraction
-
     q = [_quality(img, capacity_bound(img, image_codec, channel_uses(img.shape[:2], Fraction(kn)),
                                       snr, channel)[0]) for img in images]
     return _row("capacity", channel, snr, kn, q, image_codec=image_codec)
@@ -97,22 +105,10 @@ def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, 
     rows = []
     mcs = link_adaptation(design_snr).name
     for snr in snrs:
-        q = []
-        for i, img in enumerate(images):
-            x = view.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
-            modem, y, no = _link(x, "awgn", snr, seed + i)
-            sym, _ = modem.demodulate(y, x.size, no)
-            q.append(_quality(img, view.decode(sym[None], snr, img.shape[:2])[0].transpose(1, 2, 0)))
+        q = _jscc_pass(view, images, "awgn", snr, design_snr, seed)
         rows.append(_row("jscc", "awgn", snr, kn, q, design_snr_db=design_snr))
         for ic in image_codecs:
-            sep, q, fails = SeparatedCodec(ic, kn, mcs), [], 0
-            for i, img in enumerate(images):
-                x = sep.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
-                modem, y, no = _link(x, "awgn", snr, seed + i)
-                sym, no_eff = modem.demodulate_zf(y, x.size, no)
-                rec = sep.decode(sym[None], snr, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
-                fails += not sep.last_ok[0]
-                q.append(_quality(img, rec))
+            q, fails, _ = _digital_pass(SeparatedCodec(ic, kn, mcs), images, "awgn", snr, design_snr, seed)
             rows.append(_row("digital", "awgn", snr, kn, q, design_snr_db=design_snr, image_codec=ic,
                              mcs=mcs, outages=f"{fails}/{len(images)}"))
     return rows
