@@ -15,21 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codec.link import send_digital, send_jscc
 from ..codec.separated import (LDPC_N, MCS_TABLE, MCS_THRESHOLD_DB, SeparatedCodec, capacity,
                                capacity_bound, channel_uses)
 
 DEFAULT_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DEFAULT_KNS = ("1/6", "1/12", "1/24")
-
-
-def _link(x: np.ndarray, channel: str, snr: float, seed: int):
-    """Pilot-block modem + seeded channel: returns (modem, received samples, noise var)."""
-    from ..channel import build_channel
-    from ..phy import PilotBlockModem
-
-    modem = PilotBlockModem()
-    ch = build_channel(channel, seed=seed)(modem.modulate(x), snr)
-    return modem, ch.y, ch.no
 
 
 def _quality(img: np.ndarray, rec: np.ndarray) -> tuple[float, float]:
@@ -46,23 +37,14 @@ def _row(codec: str, channel: str, snr: float, kn: str, q: list[tuple[float, flo
 
 def _jscc_pass(view, images, channel: str, snr: float, design_snr: float, seed: int) -> list:
     """(PSNR, SSIM) per image: encoder told ``design_snr``, decoder the channel's SNR."""
-    q = []
-    for i, img in enumerate(images):
-        x = view.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
-        modem, y, no = _link(x, channel, snr, seed + i)
-        sym, _ = modem.demodulate(y, x.size, no)
-        q.append(_quality(img, view.decode(sym[None], snr, img.shape[:2])[0].transpose(1, 2, 0)))
-    return q
+    return [_quality(img, send_jscc(view, img, channel, snr, seed + i, design_snr)) for i, img in enumerate(images)]
 
 
 def _digital_pass(sep, images, channel: str, snr: float, design_snr: float, seed: int):
     """(PSNR, SSIM) per image, CRC failures, and images for which nothing fits."""
     q, fails, no_fit = [], 0, 0
     for i, img in enumerate(images):
-        x = sep.encode(img.transpose(2, 0, 1)[None], design_snr)[0]
-        modem, y, no = _link(x, channel, snr, seed + i)
-        sym, no_eff = modem.demodulate_zf(y, x.size, no)
-        rec = sep.decode(sym[None], snr, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
+        rec = send_digital(sep, img, channel, snr, seed + i, design_snr)
         no_fit += sep.last_fits[0] is None
         fails += sep.last_fits[0] is not None and not sep.last_ok[0]
         q.append(_quality(img, rec))

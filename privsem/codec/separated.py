@@ -22,12 +22,11 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from ..phy.digital import ldpc_decode, ldpc_encode, qam_llr, qam_map
+from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
 from .base import Codec, parse_kn
 from .imagecodec import FORMATS, decompress, fit
 from .jscc import DOWNSCALE
 
-LDPC_N = 1944  # coded bits per codeword: a multiple of 2, 4, 6 and 8
 LEN_BYTES = 3
 CRC_BYTES = 4  # CRC-32 of the image bytes: residual LDPC errors become a clean outage
 

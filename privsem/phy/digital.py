@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 MCS = {0: (2, 1 / 2), 1: (4, 1 / 2), 2: (4, 3 / 4), 3: (6, 2 / 3)}
-LDPC_N = 1944 // 2 * 2  # coded bits per codeword (multiple of 2, 4 and 6)
+LDPC_N = 1944  # coded bits per codeword: a multiple of 2, 4, 6 and 8 (QPSK to 256-QAM)
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,17 +59,13 @@ def bytes_to_symbols(data: bytes, mcs: int) -> np.ndarray:
     bits = np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32)
     n_cw = max(1, -(-bits.size // k))
     bits = np.concatenate([bits, np.zeros(n_cw * k - bits.size, np.float32)]).reshape(n_cw, k)
-    enc, _ = _ldpc(k, n)
-    coded = enc(torch.from_numpy(bits)).numpy().reshape(-1)
-    return qam_map(coded, b)
+    return qam_map(ldpc_encode(bits, k, n).reshape(-1), b)
 
 
 def symbols_to_bytes(symbols: np.ndarray, no: np.ndarray, mcs: int, n_bytes: int) -> bytes:
     """Inverse of :func:`bytes_to_symbols` given per-symbol noise variance."""
     b, k, n = mcs_params(mcs)
-    llr = qam_llr(symbols, no, b).reshape(-1, n)
-    _, dec = _ldpc(k, n)
-    bits = dec(torch.from_numpy(llr)).numpy().reshape(-1).astype(np.uint8)
+    bits = ldpc_decode(qam_llr(symbols, no, b).reshape(-1, n), k, n).reshape(-1)
     return np.packbits(bits).tobytes()[:n_bytes]
 
 
