@@ -162,7 +162,7 @@ class SeparatedCodec(Codec):
             payload = len(data).to_bytes(LEN_BYTES, "big") + data + zlib.crc32(data).to_bytes(CRC_BYTES, "big")
             bits = np.zeros(n_cw * mcs.k, np.float32)
             raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
-            bits[: raw.size] = raw
+            bits[: raw.size] = raw[: bits.size]  # no room at all (a tiny image): nothing is sent
             coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
             coded = np.abs(coded[_interleaver(coded.size)] - _scrambler(coded.size))
             fill = np.random.default_rng(b).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)

@@ -96,6 +96,14 @@ def test_digital_outage_below_threshold_gives_grey(small):
     assert np.all(rec == 0.5)
 
 
+def test_image_too_small_for_one_codeword_is_an_outage_not_a_crash():
+    codec = SeparatedCodec("jpeg", "1/24", "qpsk-1/2")
+    tiny = np.full((16, 20, 3), 0.3, np.float32)
+    x, rec = _over_awgn(codec, tiny, 20.0)
+    assert x.shape == (codec.n_symbols((16, 20)),) and codec.last_fits == [None]
+    assert codec.last_ok == [False] and np.all(rec == 0.5)
+
+
 def test_capacity_bound_beats_practical_digital(small):
     n = channel_uses(small.shape[:2], Fraction(1, 6))
     rec, f = capacity_bound(small, "jpeg", n, 10.0)
