@@ -37,9 +37,12 @@ class Codec:
 def parse_kn(kn: str | float | Fraction) -> Fraction:
     """``"1/6"``, ``0.1667`` or ``Fraction(1, 6)`` → ``Fraction(1, 6)`` (to /1000)."""
     try:
-        return Fraction(kn).limit_denominator(1000) if not isinstance(kn, str) else Fraction(kn.strip())
-    except (ValueError, ZeroDivisionError):
-        raise PrivsemError(f"not a bandwidth ratio: {kn!r} (use e.g. 1/6)") from None
+        value = Fraction(kn.strip() if isinstance(kn, str) else kn).limit_denominator(1000)
+    except (ValueError, ZeroDivisionError, TypeError):
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise PrivsemError(f"not a bandwidth ratio: {kn!r} (use e.g. 1/6)")
+    return value
 
 
 class JSCCCodec(Codec):
