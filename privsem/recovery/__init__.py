@@ -5,8 +5,8 @@ recoveries may read the privacy DB; Eve's never receive one.
 """
 
 from .base import Recovery
-from .classical import PushPullRecovery
+from .classical import OpenCVRecovery, PushPullRecovery
 from .exemplar import ExemplarRecovery, resolve_prompt
 from .mask_estimate import estimate_mask
 
-__all__ = ["ExemplarRecovery", "PushPullRecovery", "Recovery", "estimate_mask", "resolve_prompt"]
+__all__ = ["ExemplarRecovery", "OpenCVRecovery", "PushPullRecovery", "Recovery", "estimate_mask", "resolve_prompt"]

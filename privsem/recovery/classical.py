@@ -46,3 +46,38 @@ class PushPullRecovery(Recovery):
 
     def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0):
         return push_pull_fill(image, mask)
+
+
+class OpenCVRecovery(Recovery):
+    """OpenCV's classical inpainting (``telea``: Telea's fast marching; ``ns``:
+    Navier–Stokes) — the paper-era baselines, no prior and no DB.
+
+    Args:
+        method: ``telea`` | ``ns``.
+        radius: neighbourhood radius in pixels.
+    """
+
+    METHODS = ("telea", "ns")
+
+    def __init__(self, method: str = "telea", radius: float = 5.0) -> None:
+        from ..errors import PrivsemError
+
+        if method not in self.METHODS:
+            raise PrivsemError(f"unknown OpenCV inpainting method {method!r} (known: telea, ns)")
+        self.method, self.radius = method, float(radius)
+        self.name = f"opencv-{method}"
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, prompt_embedding: np.ndarray | None,
+                 steps: int = 0, seed: int = 0) -> np.ndarray:
+        import cv2
+
+        if not mask.any():
+            return image.copy()
+        if mask.all():  # nothing to inpaint from
+            return np.full_like(image, 0.5)
+        flag = cv2.INPAINT_TELEA if self.method == "telea" else cv2.INPAINT_NS
+        u8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+        filled = cv2.inpaint(u8, mask.astype(np.uint8), self.radius, flag).astype(np.float32) / 255.0
+        out = image.copy()
+        out[mask] = filled[mask]  # background stays bit-exact (eq. 13)
+        return out

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 
 from privsem.codec.data import skimage_image
-from privsem.recovery import PushPullRecovery, estimate_mask
+from privsem.errors import PrivsemError
+from privsem.recovery import OpenCVRecovery, PushPullRecovery, estimate_mask
 from privsem.recovery.exemplar import resolve_prompt
 
 
@@ -37,3 +39,22 @@ def test_resolve_prompt_picks_nearest():
     p = np.eye(4, dtype=np.float32)
     k, s = resolve_prompt(np.array([0.1, 0.9, 0.2, 0.0], np.float32), p)
     assert k == 1 and 0.9 < s <= 1.0
+
+
+@pytest.mark.parametrize("method", ["telea", "ns"])
+def test_opencv_inpainting_fills_and_keeps_background(method):
+    img = skimage_image("coffee")
+    mask = _hole(img)
+    rec = OpenCVRecovery(method)
+    out = rec(img * ~mask[..., None], mask, None)
+    assert rec.name == f"opencv-{method}" and out.dtype == np.float32
+    np.testing.assert_array_equal(out[~mask], img[~mask])
+    assert np.mean((out[mask] - img[mask]) ** 2) < 0.5 * np.mean(img[mask] ** 2)
+    # empty mask: unchanged; full mask: nothing to inpaint from, mid-grey
+    np.testing.assert_array_equal(rec(img, np.zeros(mask.shape, bool), None), img)
+    assert np.all(rec(img, np.ones(mask.shape, bool), None) == 0.5)
+
+
+def test_opencv_unknown_method_is_a_user_error():
+    with pytest.raises(PrivsemError, match="unknown OpenCV"):
+        OpenCVRecovery("patchmatch")
