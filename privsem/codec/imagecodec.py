@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import PrivsemError
+from ..metrics import psnr
 
 FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 SCALES = (1, 2, 4)
@@ -72,11 +73,6 @@ def decompress(data: bytes, fmt: str, shape: tuple[int, int]) -> np.ndarray:
         raise PrivsemError(f"{fmt} bytes do not decode ({e.__class__.__name__})") from None
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
-
-
 _FITS: OrderedDict = OrderedDict()  # benchmarks ask for the same budget many times
 
 
@@ -107,7 +103,7 @@ def _search(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
             else:
                 hi = q - 1
         q, data = found or (0, compress(img, fmt, 0, scale))
-        cand = Fit(data, q, scale, _psnr(img, decompress(data, fmt, img.shape[:2])))
+        cand = Fit(data, q, scale, psnr(img, decompress(data, fmt, img.shape[:2])))
         if best is None or cand.psnr > best.psnr:
             best = cand
         elif best.scale < scale:

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ..errors import PrivsemError
-from .base import FORMAT, JSCCCodec, codec_from_state
+from .base import FORMAT, JSCCCodec, _load_part, codec_from_state
 from .data import CropSampler, default_images, folder_images
 from .jscc import JSCCDecoder, JSCCEncoder, from_symbols
 
@@ -106,10 +106,15 @@ def cosine_lr(step: int, cfg: CodecTrainConfig) -> float:
     return lo + (cfg.lr - lo) * 0.5 * (1 + np.cos(np.pi * min(step, cfg.steps) / cfg.steps))
 
 
+def _model_state(enc, dec) -> dict[str, torch.Tensor]:
+    """The flat ``encoder.*`` / ``decoder.*`` state that :func:`codec_from_state` reads."""
+    return {f"encoder.{k}": v for k, v in enc.state_dict().items()} | {
+        f"decoder.{k}": v for k, v in dec.state_dict().items()}
+
+
 def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_optimizer: bool,
           extra: dict | None = None) -> None:
-    tensors = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
-    tensors.update({f"decoder.{k}": v for k, v in dec.state_dict().items()})
+    tensors = _model_state(enc, dec)
     if with_optimizer:
         for i, st in opt.state_dict()["state"].items():
             for k, v in st.items():
@@ -156,8 +161,8 @@ def _resume(ckpt: Path, enc, dec, opt) -> int:
     state = load_file(str(ckpt))
     with safe_open(str(ckpt), "pt") as f:
         step = int(f.metadata()["step"])
-    enc.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})
-    dec.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("decoder.")})
+    _load_part(enc, state, "encoder.", str(ckpt))
+    _load_part(dec, state, "decoder.", str(ckpt))
     osd = opt.state_dict()
     for k, v in state.items():
         if k.startswith("optim."):
@@ -221,9 +226,7 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
     if rank != 0:
         torch.distributed.barrier()
         return {}
-    state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
-    state.update({f"decoder.{k}": v for k, v in dec.state_dict().items()})
-    codec = codec_from_state(state, asdict(cfg))
+    codec = codec_from_state(_model_state(enc, dec), asdict(cfg))
     metrics = held_out_metrics(codec, held)
     metrics["train_seconds_this_run"] = round(time.time() - t0, 1)
     metrics["world_size"] = world
