@@ -17,19 +17,11 @@ import numpy as np
 from .channel import CHANNELS, build_link_channel
 from .errors import PrivsemError
 from .imageio import load_image, save_image
+from .metrics.image import mask_iou
 
 SAMPLE_RATE = 2e6  # nominal, for reporting CFO in Hz and for the GNU Radio channel
 TAIL = 4096  # zeros after the transmission (flushes delays and the stream receiver)
 FLUSH = 1 << 15  # zeros sent to GNU Radio beyond what is read back
-
-
-def build_bob_recovery(db, text_encoder):
-    """Bob's recovery from the privacy DB (samples and prompts of every entity)."""
-    from .recovery import ExemplarRecovery
-
-    prompts = [e.prompt for e in db.entities]
-    emb = text_encoder.encode(prompts) if prompts else np.zeros((0, text_encoder.dim), np.float32)
-    return ExemplarRecovery([list(e.samples) for e in db.entities], emb)
 
 
 def _software(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
@@ -80,8 +72,11 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  out_dir: str | Path, seed: int = 0, eve_snr_db: float | None = None,
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
-                 timeout_s: float = 60.0, kn: str | None = None) -> dict:
-    """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report."""
+                 timeout_s: float = 60.0, kn: str | None = None, recovery=None) -> dict:
+    """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report.
+
+    ``recovery``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion, Bob's
+    model fine-tuned on the DB, Eve's the base model)."""
     if channel not in CHANNELS:
         raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     if via not in ("software", "gnuradio"):
@@ -92,7 +87,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     from .guard import Guard
     from .metrics.report import role_metrics
     from .pipeline import StreamReceiver, frame_report, receive_image, transmit_image
-    from .recovery import PushPullRecovery
+    from .recovery import RecoveryOptions, build_recovery
     from .text import default_text_encoder
 
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
@@ -108,11 +103,12 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     else:
         rx_samples = _gnuradio(tx.samples, channel, snr_db, eve_snr_db, seed, impairments, timeout_s)
     t2 = time.perf_counter()
-    recoveries = {"bob": build_bob_recovery(db, text), "eve": PushPullRecovery()}
+    opts = recovery or RecoveryOptions()
+    recoveries = {r: build_recovery(r, opts, db if r == "bob" else None, text) for r in ("bob", "eve")}
     results, timings = {}, {**tx.timings, "channel": t2 - t1}
     report = {
         "snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
-        "impairments": impairments, "image": str(image_path), "shape": list(image.shape[:2]),
+        "impairments": impairments, "image": str(image_path), "recovery": {r: v.name for r, v in recoveries.items()}, "shape": list(image.shape[:2]),
         "n_samples": int(tx.samples.size),
         "guard": {"entity": tx.guard.entity, "prompt": tx.guard.prompt, "score": round(float(tx.guard.score), 4),
                   "mask_fraction": round(float(tx.guard.mask.mean()), 4)},
@@ -132,16 +128,14 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
             timings[f"recover_{role}"] = 0.0
         else:
             res = receive_image(msg, codec, recoveries[role], role, db=db if role == "bob" else None,
-                                text_encoder=text)
+                                text_encoder=text, seed=seed)
             recovered, mask_hat = res.recovered, res.mask_hat
             timings["decode" if role == "bob" else "decode_eve"] = (time.perf_counter() - t_r
                                                                     - res.timings["recover"])
             timings[f"recover_{role}"] = res.timings["recover"]
         results[role] = (recovered, mask_hat)
         m = role_metrics(image, recovered, tx.guard.mask, guard.identify(recovered), tx.guard.entity)
-        inter = np.logical_and(mask_hat, tx.guard.mask).sum()
-        union = np.logical_or(mask_hat, tx.guard.mask).sum()
-        m["mask_iou"] = round(float(inter / union), 4) if union else None
+        m["mask_iou"] = round(mask_iou(mask_hat, tx.guard.mask), 4) if (mask_hat | tx.guard.mask).any() else None
         m["entity_resolved"] = res.entity if res else None
         m["link"] = {"snr_est_db": round(res.snr_db, 2) if res else None, "frames_sent": n_frames,
                      "frames_received": len(msg.frames) if msg else 0,

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import PrivsemError
 from .phy import Frame, Header, Message, Modem, Reassembler, entity_tag, resolve_tag, split, transmit
-from .phy.header import FLAG_EMBEDDING, NO_ENTITY
+from .phy.header import FLAG_EMBEDDING, FLAG_RESERVED_BLACK, NO_ENTITY
 
 
 def embedding_to_symbols(e: np.ndarray) -> np.ndarray:
@@ -58,14 +58,15 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
             the start of the message (the paper's scheme; it reveals the prompt's meaning
             to anyone with the public text encoder — off by default).
     """
-    from .guard import apply_guard
+    from .guard import RESERVED_BLACK, apply_guard
     modem = modem or Modem()
     t0 = time.perf_counter()
     g = guard(image)
     guarded = apply_guard(image, g.mask)
+    sent = apply_guard(image, g.mask, RESERVED_BLACK)  # black means "removed" (M̂ at the receiver)
     t1 = time.perf_counter()
-    x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db)[0]
-    flags = 0
+    x = codec.encode(sent.transpose(2, 0, 1)[None], design_snr_db)[0]
+    flags = FLAG_RESERVED_BLACK
     if send_embedding:
         if text_encoder is None:
             raise ValueError("send_embedding needs a text encoder")
@@ -134,11 +135,12 @@ def frame_report(frames: list[Frame], sample_rate: float | None = None) -> list[
     return out
 
 
-def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encoder=None) -> RxResult:
+def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encoder=None,
+                  seed: int = 0) -> RxResult:
     """Decode a reassembled message and recover the removed region.
 
     Bob (``db`` given) resolves the keyed tag to the entity and its prompt; Eve has no
-    DB and recovers without them.
+    DB and recovers without them. ``seed`` drives a generative recovery's noise.
     """
     from .recovery import estimate_mask
 
@@ -165,8 +167,14 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         prompt = next((e.prompt for e in db.entities if e.name == entity), None)
         if prompt is not None and text_encoder is not None:
             embedding = text_encoder.encode([prompt])[0]
-    mask_hat = estimate_mask(a_hat)
-    recovered = recovery(a_hat, mask_hat, embedding)
+    if h.flags & FLAG_RESERVED_BLACK:
+        from .guard import RESERVED_BLACK
+        from .recovery.mask_estimate import find_removed
+
+        mask_hat, a_hat = find_removed(a_hat, RESERVED_BLACK)
+    else:
+        mask_hat = estimate_mask(a_hat)
+    recovered = recovery(a_hat, mask_hat, embedding, seed=seed)
     t2 = time.perf_counter()
     return RxResult(role=role, message=msg, a_hat=a_hat, mask_hat=mask_hat, recovered=recovered,
                     entity=entity, prompt=prompt, snr_db=snr_db,

@@ -111,8 +111,9 @@ def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_
 def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq_path=None,
             timeout_s: float = 30.0, idle_s: float = 2.0, messages: int = 1, record=None,
             sample_rate: float = 2e6, radio: str | None = None, center_freq: float = 0.0,
-            gain: float | None = None) -> dict:
-    """Receive, decode and recover every message found; write images and report.json."""
+            gain: float | None = None, recovery_opts=None) -> dict:
+    """Receive, decode and recover every message found; write images and report.json.
+    ``recovery_opts``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion)."""
     if role not in ("bob", "eve"):
         raise PrivsemError(f"unknown role {role!r} (bob or eve)")
     if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
@@ -165,17 +166,12 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
         raise PrivsemError(f"no frame found ({len(rx.frames)} detected, "
                            f"{rx.reassembler.crc_failures} header CRC failures); report in {out / 'report.json'}")
     from .codec import load_codec
-    from .recovery import PushPullRecovery
+    from .recovery import RecoveryOptions, build_recovery
     from .text import default_text_encoder
 
     codec = load_codec()
     text = default_text_encoder() if db is not None else None
-    if db is not None:
-        from .loopback import build_bob_recovery
-
-        recovery = build_bob_recovery(db, text)
-    else:
-        recovery = PushPullRecovery()
+    recovery = build_recovery(role, recovery_opts or RecoveryOptions(), db, text)
     for i in ids:
         msg = rx.reassembler.message(i)
         res = receive_image(msg, codec, recovery, role, db=db, text_encoder=text)

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+from ..metrics.image import mask_iou
 
 
 def _auc(pos: list[float], neg: list[float]) -> float:
@@ -50,7 +47,7 @@ def run(db_dir: str | Path | None = None, n_scenes: int = 60, seed: int = 0) -> 
                 pos_scores.append(r.scores[s.entity])
                 if s.entity in r.detected:
                     tp += 1
-                    ious.append(_iou(r.masks[s.entity], s.mask))
+                    ious.append(mask_iou(r.masks[s.entity], s.mask))
         from ..codec.data import skimage_image
 
         big = skimage_image("astronaut")  # a real 512×512 photo

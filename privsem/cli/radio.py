@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from .options import recovery_options
 
 
 @cli.command()
@@ -57,13 +58,14 @@ def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, samp
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): receive from it.")
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz).")
 @click.option("--gain", type=float, default=None, help="RX gain in dB (radio; default: the profile's).")
+@recovery_options
 def rx(role, db_dir, zmq_endpoint, iq_path, out_dir, timeout_s, idle_s, messages, record, sample_rate, radio,
-       center_freq, gain) -> None:
+       center_freq, gain, recovery) -> None:
     """Receive, decode and recover; write the image(s) and report.json to --out."""
     from ..txrx import receive
 
     r = receive(role, out_dir, db_dir, zmq_endpoint, iq_path, timeout_s, idle_s, messages, record, sample_rate,
-                radio=radio, center_freq=center_freq, gain=gain)
+                radio=radio, center_freq=center_freq, gain=gain, recovery_opts=recovery)
     for m in r["messages"]:
         click.echo(f"{role}: message {m['msg_id']} {m['shape'][0]}×{m['shape'][1]}: frames "
                    f"{m['frames_received']}/{m['frames_sent']} (lost {m['frames_lost']}), "

@@ -53,3 +53,101 @@ def train_codec_cmd(out, data_dir, steps, batch, crop, width, depth, c_out, rate
     metrics = train_codec(out, cfg, data_dir=data_dir, resume=resume)
     if metrics:
         click.echo(json.dumps(metrics))
+
+
+@train.group("recovery")
+def train_recovery_group() -> None:
+    """The diffusion recovery: `base` (generic pictures, Eve's model) then `finetune`
+    (Algorithm 2 on a privacy DB, Bob's model). Multi-process: torchrun --standalone
+    --nproc_per_node 2 -m privsem train recovery ..."""
+
+
+def _recovery_options(f):
+    for opt in reversed([
+        click.option("--steps", type=int, default=None, help="Optimizer steps [base 8000, finetune 3000]."),
+        click.option("--batch", type=int, default=16, show_default=True,
+                     help="Tiles per step (split over the processes under torchrun)."),
+        click.option("--lr", type=float, default=None, help="Peak learning rate [base 3e-4, finetune 1e-4]."),
+        click.option("--cond-drop", type=float, default=0.15, show_default=True,
+                     help="Share of tiles trained with the zero prompt token."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--resume", is_flag=True, help="Continue from OUT's .ckpt."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@train_recovery_group.command("base")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("models/recovery_base.safetensors"), show_default=True)
+@click.option("--resolution", type=int, default=96, show_default=True, help="Tile side in pixels (multiple of 8).")
+@click.option("--channels", default="32,64,128,128", show_default=True, help="U-Net block widths.")
+@_recovery_options
+def train_recovery_base_cmd(out, resolution, channels, steps, batch, lr, cond_drop, seed, resume) -> None:
+    """Train the base recovery U-Net on generic pictures (never the DB's)."""
+    from ..errors import PrivsemError
+    from ..recovery.diffusion import RecoveryModelConfig
+    from ..recovery.train import RecoveryTrainConfig, base_sampler_factory, train_recovery
+    from ..text import default_text_encoder
+
+    try:
+        ch = tuple(int(c) for c in channels.split(","))
+    except ValueError:
+        raise PrivsemError(f"--channels must be comma-separated integers, got {channels!r}") from None
+    if resolution % 2 ** (len(ch) - 1) or resolution < 16:
+        raise PrivsemError(f"--resolution {resolution} must be ≥ 16 and divisible by {2 ** (len(ch) - 1)}")
+    mcfg = RecoveryModelConfig(resolution=resolution, channels=ch)
+    tcfg = RecoveryTrainConfig(steps=steps or 8000, batch=batch, lr=lr or 3e-4, cond_drop=cond_drop, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    factory = base_sampler_factory(default_text_encoder(), resolution, tcfg.blob_fraction)
+    summary = train_recovery(out, factory, tcfg, "base", mcfg=mcfg, resume=resume)
+    if summary:
+        click.echo(json.dumps(summary))
+
+
+@train_recovery_group.command("finetune")
+@click.option("--db", "db_dir", required=True, type=click.Path(path_type=Path), help="The privacy DB.")
+@click.option("--base", "base_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Base weights [models/recovery_base.safetensors].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the weights here (they are always installed into the DB).")
+@click.option("--prior-fraction", type=float, default=0.3, show_default=True,
+              help="Share of generic tiles mixed in (prior preservation).")
+@click.option("--sd-path", type=click.Path(path_type=Path), default=None,
+              help="Fine-tune a local Stable Diffusion inpainting checkpoint (diffusers folder) instead.")
+@_recovery_options
+def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path, steps, batch, lr, cond_drop,
+                                seed, resume) -> None:
+    """Algorithm 2: fine-tune on the DB's sample images and prompts; installs the result
+    into the DB (recovery/finetuned.safetensors, sha256 in its manifest)."""
+    from ..database import PrivacyDB
+    from ..errors import PrivsemError
+    from ..recovery.diffusion import load_recovery_model
+    from ..recovery.train import RecoveryTrainConfig, finetune_sampler_factory, train_recovery
+    from ..text import default_text_encoder
+
+    db = PrivacyDB.open(db_dir)
+    tcfg = RecoveryTrainConfig(steps=steps or 3000, batch=batch, lr=lr or 1e-4, cond_drop=cond_drop,
+                               prior_fraction=prior_fraction, seed=seed)
+    if sd_path is not None:
+        from ..recovery.sd import finetune_sd
+
+        target = out or db.root / "recovery" / "sd_unet"
+        summary = finetune_sd(sd_path, db, target, tcfg, resume=resume)
+        click.echo(json.dumps(summary))
+        return
+    base = load_recovery_model(base_path)
+    text = default_text_encoder()
+    if base.config.text_dim != text.dim:
+        raise PrivsemError(f"the base model takes {base.config.text_dim}-d prompt embeddings, the text encoder "
+                           f"gives {text.dim}-d")
+    target = out or db.root / db.RECOVERY
+    target.parent.mkdir(parents=True, exist_ok=True)
+    factory = finetune_sampler_factory(db, text, base.config.resolution,
+                                       tcfg.blob_fraction, prior_fraction)
+    summary = train_recovery(target, factory, tcfg, "finetune", init=base, resume=resume,
+                             meta={"db_fingerprint": db.fingerprint(),
+                                   "entities": [e.name for e in db.entities]})
+    if summary:
+        db.set_recovery(target)
+        click.echo(json.dumps(summary | {"installed": str(db.root / db.RECOVERY)}))

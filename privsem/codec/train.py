@@ -15,7 +15,6 @@ the files.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from ..training import (check_replicas, cosine_lr, distributed, load_optimizer_tensors, optimizer_tensors,
+                        start_step, stream_seed)
 from ..errors import PrivsemError
 from .base import FORMAT, JSCCCodec, _load_part, codec_from_state
 from .data import CropSampler, default_images, folder_images
@@ -99,13 +100,6 @@ class _Link(torch.nn.Module):
         return self.dec(z_hat, snr, m.to(z.dtype) / (c // 2)), scale
 
 
-def cosine_lr(step: int, cfg: CodecTrainConfig) -> float:
-    """Cosine decay from ``cfg.lr`` to 5 % of it over ``cfg.steps`` (closed form, so a
-    resumed run continues the same schedule)."""
-    lo = 0.05 * cfg.lr
-    return lo + (cfg.lr - lo) * 0.5 * (1 + np.cos(np.pi * min(step, cfg.steps) / cfg.steps))
-
-
 def _model_state(enc, dec) -> dict[str, torch.Tensor]:
     """The flat ``encoder.*`` / ``decoder.*`` state that :func:`codec_from_state` reads."""
     return {f"encoder.{k}": v for k, v in enc.state_dict().items()} | {
@@ -116,9 +110,7 @@ def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_opti
           extra: dict | None = None) -> None:
     tensors = _model_state(enc, dec)
     if with_optimizer:
-        for i, st in opt.state_dict()["state"].items():
-            for k, v in st.items():
-                tensors[f"optim.{i}.{k}"] = torch.as_tensor(v)
+        tensors |= optimizer_tensors(opt)
     meta = {"config": json.dumps(asdict(cfg)), "step": str(step), "format": FORMAT}
     if extra:
         meta["metrics"] = json.dumps(extra)
@@ -149,26 +141,13 @@ def held_out_metrics(codec: JSCCCodec, images: list[np.ndarray]) -> dict[str, fl
     return out
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); joins the gloo process group when run under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("gloo")
-    return (torch.distributed.get_rank() if world > 1 else 0), world
-
-
 def _resume(ckpt: Path, enc, dec, opt) -> int:
     state = load_file(str(ckpt))
     with safe_open(str(ckpt), "pt") as f:
         step = int(f.metadata()["step"])
     _load_part(enc, state, "encoder.", str(ckpt))
     _load_part(dec, state, "decoder.", str(ckpt))
-    osd = opt.state_dict()
-    for k, v in state.items():
-        if k.startswith("optim."):
-            _, i, name = k.split(".", 2)
-            osd["state"].setdefault(int(i), {})[name] = v
-    opt.load_state_dict(osd)
+    load_optimizer_tensors(opt, state)
     return step
 
 
@@ -176,7 +155,7 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
                 resume: bool = False, checkpoint_every: int = 500) -> dict[str, float]:
     """Train and write ``out`` (model + config + metrics) and ``out.ckpt`` (resumable).
     Returns held-out metrics (rank 0; other ranks return ``{}``)."""
-    rank, world = _distributed()
+    rank, world = distributed()
     if cfg.batch % world:
         raise PrivsemError(f"--batch {cfg.batch} does not split over {world} processes")
     if not cfg.rates or max(cfg.rates) > cfg.c_out // 2 or min(cfg.rates) < 1:
@@ -188,13 +167,9 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
     link = _Link(enc, dec, cfg)
     opt = torch.optim.Adam(link.parameters(), lr=cfg.lr)
     ckpt = out.with_suffix(".ckpt")
-    step = 0
-    if resume and ckpt.is_file():
-        step = _resume(ckpt, enc, dec, opt)
-    elif resume:
-        raise PrivsemError(f"nothing to resume: {ckpt} does not exist")
+    step = start_step(ckpt, resume, lambda c: _resume(c, enc, dec, opt))
     model = torch.nn.parallel.DistributedDataParallel(link) if world > 1 else link
-    stream = cfg.seed + 7919 * rank + step  # a fresh, rank-specific stream after a resume
+    stream = stream_seed(cfg.seed, rank, step)
     sampler = CropSampler(train_imgs, cfg.crop, seed=stream)
     gen = torch.Generator().manual_seed(stream)
     rates = torch.tensor(cfg.rates)
@@ -209,7 +184,7 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
         rec, scale = model(x, snr, ray, m, gen)
         mse = torch.mean((rec - x) ** 2)
         loss = mse + cfg.scale_weight * scale
-        lr = cosine_lr(step, cfg)
+        lr = cosine_lr(step, cfg.lr, cfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
@@ -222,7 +197,7 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
             _save(ckpt, enc, dec, opt, step, cfg, with_optimizer=True)
     bar.close()
     if world > 1:
-        _check_replicas(link)
+        check_replicas(link)
     if rank != 0:
         torch.distributed.barrier()
         return {}
@@ -234,13 +209,3 @@ def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
     if world > 1:
         torch.distributed.barrier()
     return metrics
-
-
-def _check_replicas(module: torch.nn.Module) -> None:
-    """Every rank must end with the same weights (DDP keeps them in step)."""
-    total = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum().view(1)
-    lo, hi = total.clone(), total.clone()
-    torch.distributed.all_reduce(lo, op=torch.distributed.ReduceOp.MIN)
-    torch.distributed.all_reduce(hi, op=torch.distributed.ReduceOp.MAX)
-    if not torch.isclose(lo, hi, rtol=0, atol=1e-6):
-        raise RuntimeError(f"DDP replicas diverged: parameter sums {lo.item()} vs {hi.item()}")

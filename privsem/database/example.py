@@ -8,7 +8,8 @@ This script is the provenance of the example DB: no image file is committed. Ent
   (512×512, NASA portrait of Eileen Collins in an orange suit), and a mirrored crop.
 
 Scenes (``--scenes``): the two full pictures and ``coffee.png`` (a cup of coffee, no
-entity). The samples are crops of the scenes themselves, so the example shows the
+entity). Bob's recovery model fine-tuned on exactly these samples
+(``models/recovery_example_finetuned.safetensors``) is installed into the DB. The samples are crops of the scenes themselves, so the example shows the
 pipeline working, not the guard generalising to unseen photos of the entity.
 """
 
@@ -38,6 +39,20 @@ CROPS = {
     ]),
 }
 SCENES = ["chelsea", "astronaut", "coffee"]
+FINETUNED = "recovery_example_finetuned.safetensors"  # Bob's recovery model for this DB
+
+
+def install_finetuned(db: PrivacyDB) -> bool:
+    """Install the committed fine-tuned recovery model (``models/``, sha256-checked) into
+    the example DB; False (and nothing installed) if it is not there."""
+    from ..weights import manifest, models_dir, sha256_file
+
+    path = models_dir() / FINETUNED
+    entry = manifest().get("files", {}).get(FINETUNED)
+    if entry is None or not path.is_file() or sha256_file(path) != entry["sha256"]:
+        return False
+    db.set_recovery(path)
+    return True
 
 
 def build_example_db(root: str | Path, scenes_dir: str | Path | None = None) -> PrivacyDB:
@@ -56,6 +71,7 @@ def build_example_db(root: str | Path, scenes_dir: str | Path | None = None) -> 
             save_image(f, np.ascontiguousarray(img[y0:y1, x0:x1, :][:, ::-1]))
             files.append(f)
             db.add(name, prompt, files)
+    install_finetuned(db)
     if scenes_dir is not None:
         out = Path(scenes_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ Layout of a DB directory::
     encoder_mean.safetensors      μ: mean encoder feature of generic images
     samples/<name>/NN.<ext>       sample images S_k (copied in)
     features/<name>.safetensors   f_k (float32 (d,))
+    recovery/finetuned.safetensors   Bob's recovery U-Net fine-tuned on this DB (Algorithm 2),
+                                  optional; its DB fingerprint says which entities it saw
 
 Every file is listed with its sha256 in the manifest and checked by :meth:`PrivacyDB.open`;
 a changed or missing file is refused. Nothing here is pickled.
@@ -235,6 +237,40 @@ class PrivacyDB:
             self._m["files"].pop(rel, None)
         shutil.rmtree(self.root / "samples" / name, ignore_errors=True)
         self._write()
+
+    # ---- Bob's fine-tuned recovery model --------------------------------------------------
+    RECOVERY = "recovery/finetuned.safetensors"
+
+    def fingerprint(self) -> str:
+        """sha256 over every entity's name, prompt and sample hashes: what a fine-tuned
+        recovery model was trained on."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for name in sorted(self._m["entities"]):
+            rec = self._m["entities"][name]
+            h.update(f"{name}\0{rec['prompt']}\0".encode())
+            for rel in rec["samples"]:
+                h.update(self._m["files"][rel].encode())
+        return h.hexdigest()
+
+    def set_recovery(self, weights: str | Path) -> None:
+        """Install a fine-tuned recovery weights file (copied in and tracked by sha256)."""
+        dst = self.root / self.RECOVERY
+        dst.parent.mkdir(exist_ok=True)
+        if Path(weights).resolve() != dst.resolve():
+            shutil.copyfile(weights, dst)
+        self._track(self.RECOVERY)
+        self._m["recovery"] = {"file": self.RECOVERY, "fingerprint": self.fingerprint()}
+        self._write()
+
+    def recovery(self) -> tuple[Path, str, bool] | None:
+        """(path, sha256, current) of the installed fine-tuned recovery model, or None;
+        ``current`` is False when entities changed after it was fine-tuned."""
+        rec = self._m.get("recovery")
+        if not rec or rec["file"] not in self._m["files"]:
+            return None
+        return self.root / rec["file"], self._m["files"][rec["file"]], rec["fingerprint"] == self.fingerprint()
 
     def _track(self, rel: str) -> None:
         self._m["files"][rel] = sha256_file(self.root / rel)

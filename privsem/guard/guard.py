@@ -39,9 +39,23 @@ class GuardResult:
     points: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def apply_guard(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Eq. 11: ``A = (1 − M) ⊙ S`` for float32 ``(H, W, 3)`` and bool ``(H, W)``."""
-    return (image * (~mask)[..., None]).astype(np.float32)
+RESERVED_BLACK = 0.1  # the transmitter's black level: only removed pixels are darker
+
+
+def apply_guard(image: np.ndarray, mask: np.ndarray, reserved_black: float = 0.0) -> np.ndarray:
+    """Eq. 11: ``A = (1 − M) ⊙ S`` for float32 ``(H, W, 3)`` and bool ``(H, W)``.
+
+    With ``reserved_black = b > 0`` the kept pixels are mapped to ``b + (1 − b)·S``, so
+    exact black means "removed" and nothing else: a receiver then finds M̂ even where
+    the picture itself is black (night sky, a fundus photo's border), and undoes the
+    map with :func:`restore_black`. The transmitter uses :data:`RESERVED_BLACK`."""
+    kept = image if reserved_black == 0 else reserved_black + (1 - reserved_black) * image
+    return (kept * (~mask)[..., None]).astype(np.float32)
+
+
+def restore_black(a_hat: np.ndarray, reserved_black: float = RESERVED_BLACK) -> np.ndarray:
+    """Inverse of :func:`apply_guard`'s black-level map on a received float32 image."""
+    return np.clip((a_hat - reserved_black) / (1 - reserved_black), 0, 1).astype(np.float32)
 
 
 class Guard:

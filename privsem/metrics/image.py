@@ -47,3 +47,9 @@ def region_ssim(ref: np.ndarray, img: np.ndarray, mask: np.ndarray) -> float:
     if not mask.any():
         return float("nan")
     return float(_ssim_map(ref, img)[1][mask].mean())
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two bool masks (1.0 when both are empty)."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0

@@ -38,6 +38,7 @@ _DEINTERLEAVE = np.argsort(_INTERLEAVE)
 
 MODE_ANALOG, MODE_DIGITAL = 0, 1
 FLAG_EMBEDDING = 1  # payload of frame 0 starts with the prompt embedding (paper's option)
+FLAG_RESERVED_BLACK = 2  # the image was sent with black reserved for the removed region
 NO_ENTITY = bytes(8)
 
 

@@ -1,7 +1,8 @@
 """The guard bench on a few held-out scenes: structure and value ranges (the figures
 themselves are reported by `privsem bench guard`, not asserted here)."""
 
-from privsem.bench.guard import _auc, _iou, run
+from privsem.bench.guard import _auc, run
+from privsem.metrics.image import mask_iou as _iou
 
 
 def test_bench_guard_structure(example_db):

@@ -58,3 +58,25 @@ def test_opencv_inpainting_fills_and_keeps_background(method):
 def test_opencv_unknown_method_is_a_user_error():
     with pytest.raises(PrivsemError, match="unknown OpenCV"):
         OpenCVRecovery("patchmatch")
+
+
+def test_reserved_black_finds_the_hole_on_a_black_picture():
+    """On a night sky the picture's own black looks removed; with black reserved by the
+    transmitter M̂ is the hole only, and the restored Â equals the picture outside it."""
+    from privsem.guard import RESERVED_BLACK, apply_guard
+    from privsem.recovery.mask_estimate import find_removed
+
+    img = skimage_image("hubble_deep_field")[:400, :600]
+    mask = _hole(img)
+    noise = np.random.default_rng(0).normal(0, 0.05, img.shape)
+    plain = np.clip(apply_guard(img, mask) + noise, 0, 1).astype(np.float32)
+    est = estimate_mask(plain)
+    assert (est & mask).sum() / (est | mask).sum() < 0.75  # much of the sky is taken for the hole
+    sent = apply_guard(img, mask, RESERVED_BLACK)
+    assert sent[mask].max() == 0 and sent[~mask].min() >= RESERVED_BLACK - 1e-6
+    m_hat, a_hat = find_removed(np.clip(sent + noise, 0, 1).astype(np.float32), RESERVED_BLACK)
+    assert (m_hat & mask).sum() / (m_hat | mask).sum() > 0.9
+    clean_m, clean_a = find_removed(sent, RESERVED_BLACK)
+    keep = ~mask
+    np.testing.assert_allclose(clean_a[keep], img[keep], atol=1e-5)
+    assert clean_m[mask].mean() > 0.99

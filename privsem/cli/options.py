@@ -1,0 +1,53 @@
+"""Option groups shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def recovery_options(f):
+    """``--recovery --steps --scheduler --jumps --guidance --sd-path`` → a ``recovery``
+    keyword holding :class:`~privsem.recovery.RecoveryOptions`."""
+    import functools
+
+    @click.option("--recovery", "kind", default="diffusion", show_default=True,
+                  help="diffusion | sd | exemplar | telea | ns | pushpull (Eve runs the same kind without the DB).")
+    @click.option("--steps", "rec_steps", type=int, default=20, show_default=True, help="Diffusion steps.")
+    @click.option("--scheduler", default="ddpm", show_default=True, help="ddpm | ddim")
+    @click.option("--exemplar-start", type=float, default=0.2, show_default=True,
+                  help="Bob: start RePaint from the DB's exemplar diffused to this fraction of T (0: from noise).")
+    @click.option("--jumps", default="0,0", show_default=True,
+                  help="RePaint resampling: jump length, repetitions (0,0: off).")
+    @click.option("--guidance", type=float, default=1.0, show_default=True,
+                  help="Classifier-free guidance scale (1: off).")
+    @click.option("--sd-path", type=click.Path(path_type=Path), default=None,
+                  help="Local Stable Diffusion inpainting folder (diffusers layout) for --recovery sd.")
+    @functools.wraps(f)
+    def wrapper(*args, kind, rec_steps, scheduler, exemplar_start, jumps, guidance, sd_path, **kw):
+        from ..errors import PrivsemError
+        from ..recovery import RECOVERIES, RecoveryOptions
+        from ..recovery.diffusion import SCHEDULERS
+
+        if kind not in RECOVERIES:
+            raise PrivsemError(f"unknown recovery {kind!r} (known: {', '.join(RECOVERIES)})")
+        if scheduler not in SCHEDULERS:
+            raise PrivsemError(f"unknown scheduler {scheduler!r} (known: {', '.join(SCHEDULERS)})")
+        if kind == "sd" and sd_path is None:
+            raise PrivsemError("--recovery sd needs --sd-path DIR (a local Stable Diffusion inpainting folder)")
+
+        try:
+            jl, jn = (int(v) for v in jumps.split(","))
+        except ValueError:
+            raise PrivsemError(f"--jumps takes LENGTH,COUNT (e.g. 5,2), got {jumps!r}") from None
+        if rec_steps < 1 or jl < 0 or jn < 0:
+            raise PrivsemError("--steps must be ≥ 1 and --jumps non-negative")
+        if not 0 <= exemplar_start <= 1:
+            raise PrivsemError(f"--exemplar-start must lie in [0, 1], got {exemplar_start}")
+        kw["recovery"] = RecoveryOptions(kind=kind, steps=rec_steps, scheduler=scheduler,
+                                         exemplar_start=exemplar_start, jump_length=jl,
+                                         jump_n=jn, guidance=guidance, sd_path=sd_path)
+        return f(*args, **kw)
+
+    return wrapper

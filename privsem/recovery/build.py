@@ -1,0 +1,104 @@
+"""Which recovery each receiver runs (one registry line per backend).
+
+Bob's ``diffusion`` recovery is the U-Net fine-tuned on his DB (installed in the DB by
+``privsem train recovery finetune``, sha256-checked) with the DB's prompt embeddings;
+Eve's is the committed base model, no DB. ``sd`` is the same with a user's Stable
+Diffusion inpainting folder (``--sd-path``; Bob's fine-tuned U-Net from the DB if
+there is one). The rest are baselines without a generative model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PrivsemError
+
+RECOVERIES = ("diffusion", "sd", "exemplar", "telea", "ns", "pushpull")
+
+
+@dataclass
+class RecoveryOptions:
+    """``kind`` from :data:`RECOVERIES`; the rest tune the diffusion backends."""
+
+    kind: str = "diffusion"
+    steps: int = 20
+    scheduler: str = "ddpm"
+    exemplar_start: float = 0.2  # Bob starts RePaint from his DB exemplar diffused to this t (0: from noise)
+    jump_length: int = 0
+    jump_n: int = 0
+    guidance: float = 1.0
+    sd_path: Path | None = None
+
+
+def _prompt_embeddings(db, text_encoder) -> tuple[list[str], np.ndarray]:
+    prompts = [e.prompt for e in db.entities]
+    emb = text_encoder.encode(prompts) if prompts else np.zeros((0, text_encoder.dim), np.float32)
+    return prompts, emb
+
+
+def bob_model(db):
+    """Bob's U-Net: the DB's fine-tuned model, or the base model with a warning."""
+    from .diffusion import load_recovery_model
+
+    found = db.recovery()
+    if found is None:
+        warnings.warn(f"privacy DB {db.root} has no fine-tuned recovery model (run privsem train recovery "
+                      f"finetune --db {db.root}); Bob uses the base model", stacklevel=2)
+        return load_recovery_model()
+    path, sha, current = found
+    if not current:
+        warnings.warn(f"the recovery model in {db.root} was fine-tuned before the DB's entities changed; "
+                      "re-run privsem train recovery finetune", stacklevel=2)
+    return load_recovery_model(path, expected_sha256=sha)
+
+
+def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None):
+    """The recovery for ``role`` (``bob`` needs ``db`` and ``text_encoder``)."""
+    from .classical import OpenCVRecovery, PushPullRecovery
+
+    if opts.kind not in RECOVERIES:
+        raise PrivsemError(f"unknown recovery {opts.kind!r} (known: {', '.join(RECOVERIES)})")
+    bob = role == "bob"
+    if bob and (db is None or text_encoder is None):
+        raise PrivsemError("Bob's recovery needs the privacy database and the text encoder")
+    if opts.kind in ("telea", "ns"):
+        return OpenCVRecovery(opts.kind)
+    if opts.kind == "pushpull":
+        return PushPullRecovery()
+    if opts.kind == "exemplar":
+        if not bob:
+            return PushPullRecovery()  # the exemplars are the DB's samples: Eve has none
+        from .exemplar import ExemplarRecovery
+
+        prompts, emb = _prompt_embeddings(db, text_encoder)
+        return ExemplarRecovery([list(e.samples) for e in db.entities], emb)
+    if opts.kind == "sd":
+        from .sd import SDRecovery, load_sd
+
+        if opts.sd_path is None:
+            raise PrivsemError("--recovery sd needs --sd-path DIR (a local Stable Diffusion inpainting folder)")
+        if not bob:
+            return SDRecovery(load_sd(opts.sd_path), steps=opts.steps, name="sd-base")
+        tuned = db.root / "recovery" / "sd_unet"
+        sd = load_sd(opts.sd_path, unet_path=tuned if (tuned / "config.json").is_file() else None)
+        prompts, emb = _prompt_embeddings(db, text_encoder)
+        return SDRecovery(sd, prompts, emb, steps=opts.steps, name="sd-finetuned")
+    from .diffusion import load_recovery_model
+    from .generative import DiffusionRecovery
+
+    kw = dict(steps=opts.steps, scheduler=opts.scheduler, jump_length=opts.jump_length, jump_n=opts.jump_n,
+              guidance=opts.guidance)
+    if not bob:
+        return DiffusionRecovery(load_recovery_model(), **kw)
+    _, emb = _prompt_embeddings(db, text_encoder)
+    exemplar = None
+    if opts.exemplar_start > 0:
+        from .exemplar import ExemplarRecovery
+
+        exemplar = ExemplarRecovery([list(e.samples) for e in db.entities], emb)
+    return DiffusionRecovery(bob_model(db), prompt_embeddings=emb, exemplar=exemplar,
+                             exemplar_t=opts.exemplar_start, **kw)

@@ -1,0 +1,84 @@
+"""``DiffusionRecovery``: the diffusion model behind the :class:`Recovery` interface.
+
+Bob's instance holds the U-Net fine-tuned on his DB and the DB's prompt embeddings;
+Eve's holds the base model and no DB. The model works on the tile around M̂
+(:mod:`.tiles`); pixels outside M̂ are returned unchanged.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .base import Recovery
+from .diffusion import RecoveryModel, condition, repaint
+from .tiles import cut, paste, tile_around
+
+UNKNOWN_PROMPT_COSINE = 0.5  # a received î farther than this from every DB prompt is not one
+
+
+class DiffusionRecovery(Recovery):
+    """``DiffusionRecovery(model, steps=20, scheduler="ddim")``.
+
+    Args:
+        model: the recovery U-Net (:func:`~.diffusion.load_recovery_model`).
+        steps: default scheduler steps (``__call__``'s ``steps=0`` uses it).
+        scheduler: ``ddim`` (deterministic) | ``ddpm``.
+        jump_length, jump_n: RePaint resampling (0: off).
+        guidance: classifier-free guidance scale (1: off, one U-Net pass per step).
+        prompt_embeddings: float32 ``(N, d)`` of the DB's prompts (Bob). A received
+            embedding close to none of them is refused with a warning and the run is
+            unconditioned.
+        fill: how much of the tile M̂'s bounding box covers.
+        t_max: where the reverse process starts, as a fraction of the training steps.
+        exemplar: Bob only: a recovery that pastes the DB's sample of the entity; its
+            output is the starting point inside M̂, diffused to ``t_max`` (SDEdit-style),
+            and the fine-tuned U-Net regenerates from there.
+        exemplar_t: ``t_max`` of the runs that start from the exemplar.
+    """
+
+    def __init__(self, model: RecoveryModel, steps: int = 20, scheduler: str = "ddim", jump_length: int = 0,
+                 jump_n: int = 0, guidance: float = 1.0, prompt_embeddings: np.ndarray | None = None,
+                 fill: float = 0.85, name: str | None = None, t_max: float = 1.0, exemplar=None,
+                 exemplar_t: float = 0.5) -> None:
+        self.model, self.steps, self.scheduler = model, steps, scheduler
+        self.jump_length, self.jump_n, self.guidance = jump_length, jump_n, guidance
+        self.prompt_embeddings, self.fill = prompt_embeddings, fill
+        self.name = name or f"diffusion-{model.role}"
+        self.t_max, self.exemplar, self.exemplar_t = t_max, exemplar, exemplar_t
+
+    def _condition(self, prompt_embedding):
+        d = self.model.config.text_dim
+        if prompt_embedding is None:
+            return condition(None, d)
+        e = np.asarray(prompt_embedding, np.float32)
+        if e.shape != (d,):
+            warnings.warn(f"prompt embedding has shape {e.shape}, the model takes ({d},): recovering unconditioned",
+                          stacklevel=3)
+            return condition(None, d)
+        if self.prompt_embeddings is not None and len(self.prompt_embeddings):
+            en = e / max(float(np.linalg.norm(e)), 1e-12)
+            if float(np.max(self.prompt_embeddings @ en)) < UNKNOWN_PROMPT_COSINE:
+                warnings.warn("received prompt matches no entity of the privacy DB: recovering unconditioned",
+                              stacklevel=3)
+                return condition(None, d)
+        return condition(e, d)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, prompt_embedding: np.ndarray | None = None,
+                 steps: int = 0, seed: int = 0) -> np.ndarray:
+        """float32 ``(H, W, 3)`` in [0, 1] and bool ``(H, W)`` → float32 ``(H, W, 3)``.
+        An empty mask returns the image; a full one is generated from î alone."""
+        if not mask.any():
+            return image.copy()
+        tile = tile_around(mask, self.fill)
+        res = self.model.config.resolution
+        known, m = cut(image, mask, tile, res)
+        cond = self._condition(prompt_embedding)
+        init = base = None
+        if self.exemplar is not None and cond.abs().sum() > 0:
+            base = self.exemplar(image, mask, prompt_embedding)
+            init, _ = cut(base, mask, tile, res)
+        d0 = repaint(self.model, known, m, cond, steps or self.steps, seed, self.scheduler, self.jump_length,
+                     self.jump_n, self.guidance, self.t_max if init is None else self.exemplar_t, init)
+        return paste(image, mask, tile, d0, base, init)
