@@ -32,7 +32,7 @@ VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "te
 
 
 def _recoveries(db, text, steps: int, variants, scheduler: str = "ddpm") -> dict:
-    from ..recovery import ExemplarRecovery, OpenCVRecovery, PushPullRecovery
+    from ..recovery import ExemplarRecovery, OpenCVRecovery, PushPullRecovery, RecoveryOptions
     from ..recovery.build import bob_model
     from ..recovery.diffusion import load_recovery_model
     from ..recovery.generative import DiffusionRecovery
@@ -43,7 +43,7 @@ def _recoveries(db, text, steps: int, variants, scheduler: str = "ddpm") -> dict
     exemplar = ExemplarRecovery([list(e.samples) for e in db.entities], emb)
     make = {
         "bob": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb, exemplar=exemplar,
-                                         exemplar_t=0.2),
+                                         exemplar_t=RecoveryOptions().exemplar_start),
         "bob_noise": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb),
         "bob_notext": lambda: DiffusionRecovery(tuned, steps, scheduler),
         "eve": lambda: DiffusionRecovery(base, steps, scheduler),

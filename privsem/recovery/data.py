@@ -106,7 +106,7 @@ class TileSampler:
         self.prior = prior
         self.crop_content = crop_content
 
-    def _content(self) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _content(self) -> tuple[np.ndarray, np.ndarray]:
         rng = self.rng
         generic = self.prior is not None and rng.random() < self.prior[1]
         pool = self.prior[0] if generic else self.contents
@@ -126,7 +126,7 @@ class TileSampler:
             h, w = img.shape[:2]
             dy, dx = (int(rng.uniform(0, 0.06) * h), int(rng.uniform(0, 0.06) * w))
             img = img[dy : h - int(rng.uniform(0, 0.06) * h), dx : w - int(rng.uniform(0, 0.06) * w)]
-        return img, c.embedding, generic
+        return img, c.embedding
 
     def _one(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng, r = self.rng, self.res
@@ -134,7 +134,7 @@ class TileSampler:
         side = int(rng.uniform(0.4, 1.0) * min(bg.shape[:2]))
         y, x = int(rng.integers(0, bg.shape[0] - side + 1)), int(rng.integers(0, bg.shape[1] - side + 1))
         tile = _resize(bg[y : y + side, x : x + side], (r, r))
-        img, emb, _ = self._content()
+        img, emb = self._content()
         box = rng.uniform(0.7, 0.9) * r
         aspect = img.shape[1] / img.shape[0]
         hw = (int(box), max(8, int(box * aspect))) if aspect <= 1 else (max(8, int(box / aspect)), int(box))

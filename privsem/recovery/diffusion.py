@@ -26,7 +26,6 @@ import torch
 from ..errors import IntegrityError, PrivsemError
 
 FORMAT = "privsem-recovery-1"
-NULL = None  # the unconditioned run: î replaced by the zero embedding
 
 
 @dataclass
@@ -234,14 +233,13 @@ def save_recovery_model(path: Path, unet, cfg: RecoveryModelConfig, role: str, m
     tmp.replace(path)
 
 
-def _read(path: Path) -> tuple[dict, dict]:
+def _metadata(path: Path) -> dict:
+    """The safetensors header's metadata (reads the header only)."""
     from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
 
     try:
         with safe_open(str(path), "pt") as f:
-            md = dict(f.metadata() or {})
-        return load_file(str(path)), md
+            return dict(f.metadata() or {})
     except (SafetensorError, OSError, ValueError) as e:
         raise PrivsemError(f"{path}: not a readable safetensors file ({e})") from None
 
@@ -281,13 +279,19 @@ def load_recovery_model(path: str | Path | None = None, expected_sha256: str | N
     from ..weights import load_weights, models_dir, sha256_file
 
     if path is None:
-        state = load_weights(BASE_WEIGHTS)
-        _, md = _read(models_dir() / BASE_WEIGHTS)
-        return model_from_state(state, md, BASE_WEIGHTS)
+        state = load_weights(BASE_WEIGHTS)  # sha256-checked against the manifest
+        return model_from_state(state, _metadata(models_dir() / BASE_WEIGHTS), BASE_WEIGHTS)
     p = Path(path)
     if not p.is_file():
         raise PrivsemError(f"recovery weights not found: {p}")
     if expected_sha256 is not None and sha256_file(p) != expected_sha256:
         raise IntegrityError(f"{p}: sha256 does not match its manifest")
-    state, md = _read(p)
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    md = _metadata(p)
+    try:
+        state = load_file(str(p))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PrivsemError(f"{p}: not a readable safetensors file ({e})") from None
     return model_from_state(state, md, str(p))
