@@ -31,16 +31,16 @@ from ..metrics.image import mask_iou
 VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns", "pushpull")
 
 
-def _recoveries(db, text, steps: int, variants, scheduler: str = "ddpm") -> dict:
-    from ..recovery import ExemplarRecovery, OpenCVRecovery, PushPullRecovery, RecoveryOptions
-    from ..recovery.build import bob_model
+def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm") -> dict:
+    """Every variant's recovery; ``emb`` float32 ``(N, d)`` are the DB prompts' embeddings."""
+    from ..recovery import OpenCVRecovery, PushPullRecovery, RecoveryOptions
+    from ..recovery.build import bob_model, db_exemplar
     from ..recovery.diffusion import load_recovery_model
     from ..recovery.generative import DiffusionRecovery
 
-    emb = text.encode([e.prompt for e in db.entities])
     base = load_recovery_model()
     tuned = bob_model(db)
-    exemplar = ExemplarRecovery([list(e.samples) for e in db.entities], emb)
+    exemplar = db_exemplar(db, emb)
     make = {
         "bob": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb, exemplar=exemplar,
                                          exemplar_t=RecoveryOptions().exemplar_start),
@@ -106,8 +106,9 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     with tempfile.TemporaryDirectory() as tmp:
         db = build_example_db(Path(tmp) / "db")
         guard = Guard(db)
-        recs = _recoveries(db, text, steps, variants, scheduler)
-        prompt_emb = dict(zip([e.name for e in db.entities], text.encode([e.prompt for e in db.entities])))
+        emb = text.encode([e.prompt for e in db.entities])
+        recs = _recoveries(db, emb, steps, variants, scheduler)
+        prompt_emb = dict(zip([e.name for e in db.entities], emb))
         scenes = [s for s in scene_set("heldout", 2 * n_scenes, seed) if s.entity is not None]
         empty = [s for s in scene_set("heldout", 2 * n_scenes, seed + 1) if s.entity is None]
         chance = float(np.mean([guard.identify(s.image)[0] is not None for s in empty]))

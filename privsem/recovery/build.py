@@ -40,6 +40,13 @@ def _prompt_embeddings(db, text_encoder) -> tuple[list[str], np.ndarray]:
     return prompts, emb
 
 
+def db_exemplar(db, prompt_embeddings: np.ndarray):
+    """Bob's paste of the DB's sample of the entity the received î names."""
+    from .exemplar import ExemplarRecovery
+
+    return ExemplarRecovery([list(e.samples) for e in db.entities], prompt_embeddings)
+
+
 def bob_model(db):
     """Bob's U-Net: the DB's fine-tuned model, or the base model with a warning."""
     from .diffusion import load_recovery_model
@@ -72,10 +79,7 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None)
     if opts.kind == "exemplar":
         if not bob:
             return PushPullRecovery()  # the exemplars are the DB's samples: Eve has none
-        from .exemplar import ExemplarRecovery
-
-        prompts, emb = _prompt_embeddings(db, text_encoder)
-        return ExemplarRecovery([list(e.samples) for e in db.entities], emb)
+        return db_exemplar(db, _prompt_embeddings(db, text_encoder)[1])
     if opts.kind == "sd":
         from .sd import SDRecovery, load_sd
 
@@ -95,10 +99,6 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None)
     if not bob:
         return DiffusionRecovery(load_recovery_model(), **kw)
     _, emb = _prompt_embeddings(db, text_encoder)
-    exemplar = None
-    if opts.exemplar_start > 0:
-        from .exemplar import ExemplarRecovery
-
-        exemplar = ExemplarRecovery([list(e.samples) for e in db.entities], emb)
+    exemplar = db_exemplar(db, emb) if opts.exemplar_start > 0 else None
     return DiffusionRecovery(bob_model(db), prompt_embeddings=emb, exemplar=exemplar,
                              exemplar_t=opts.exemplar_start, **kw)

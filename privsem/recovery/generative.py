@@ -19,12 +19,12 @@ UNKNOWN_PROMPT_COSINE = 0.5  # a received î farther than this from every DB pro
 
 
 class DiffusionRecovery(Recovery):
-    """``DiffusionRecovery(model, steps=20, scheduler="ddim")``.
+    """``DiffusionRecovery(model, steps=20, scheduler="ddpm")``.
 
     Args:
         model: the recovery U-Net (:func:`~.diffusion.load_recovery_model`).
         steps: default scheduler steps (``__call__``'s ``steps=0`` uses it).
-        scheduler: ``ddim`` (deterministic) | ``ddpm``.
+        scheduler: ``ddpm`` | ``ddim`` (deterministic given the start).
         jump_length, jump_n: RePaint resampling (0: off).
         guidance: classifier-free guidance scale (1: off, one U-Net pass per step).
         prompt_embeddings: float32 ``(N, d)`` of the DB's prompts (Bob). A received
@@ -38,10 +38,10 @@ class DiffusionRecovery(Recovery):
         exemplar_t: ``t_max`` of the runs that start from the exemplar.
     """
 
-    def __init__(self, model: RecoveryModel, steps: int = 20, scheduler: str = "ddim", jump_length: int = 0,
+    def __init__(self, model: RecoveryModel, steps: int = 20, scheduler: str = "ddpm", jump_length: int = 0,
                  jump_n: int = 0, guidance: float = 1.0, prompt_embeddings: np.ndarray | None = None,
                  fill: float = 0.85, name: str | None = None, t_max: float = 1.0, exemplar=None,
-                 exemplar_t: float = 0.5) -> None:
+                 exemplar_t: float = 0.2) -> None:
         self.model, self.steps, self.scheduler = model, steps, scheduler
         self.jump_length, self.jump_n, self.guidance = jump_length, jump_n, guidance
         self.prompt_embeddings, self.fill = prompt_embeddings, fill
