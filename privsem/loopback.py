@@ -14,58 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .channel import CHANNELS, build_link_channel
+from .channel import CHANNELS
 from .errors import PrivsemError
 from .imageio import load_image, save_image
 from .metrics.image import mask_iou
 
-SAMPLE_RATE = 2e6  # nominal, for reporting CFO in Hz and for the GNU Radio channel
-TAIL = 4096  # zeros after the transmission (flushes delays and the stream receiver)
-FLUSH = 1 << 15  # zeros sent to GNU Radio beyond what is read back
-
-
-def _software(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
-              impairments: bool) -> dict[str, np.ndarray]:
-    x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
-    return {"bob": build_link_channel(channel, seed, impairments)(x, snr_db).y,
-            "eve": build_link_channel(channel, seed + 1, impairments)(x, eve_snr_db).y}
-
-
-def _gnuradio(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
-              impairments: bool, timeout_s: float) -> dict[str, np.ndarray]:
-    from .transport import ZmqPull, ZmqPush, free_tcp_endpoint
-    from .transport.gnuradio import Flowgraph
-    from .transport.zmq import exchange
-
-    from .channel import Multipath
-
-    rng = np.random.default_rng(seed)
-    params = {"samp_rate": SAMPLE_RATE, "seed": seed}
-    for role, snr in (("bob", snr_db), ("eve", eve_snr_db)):
-        if channel == "rayleigh":
-            # Block fading, one Rayleigh amplitude per run and branch. The flowgraph adds
-            # noise before its gain stage, so the fade is applied as a change of SNR.
-            fade = np.abs(rng.standard_normal() + 1j * rng.standard_normal()) / np.sqrt(2)
-            snr = snr + 20 * np.log10(max(fade, 1e-6))
-        params |= {f"{role}_snr_db": float(snr), f"{role}_delay": int(rng.integers(0, 4000))}
-        if impairments:
-            taps = Multipath(n_taps=3).draw(rng)
-            params |= {f"{role}_cfo_hz": float(rng.uniform(-0.02, 0.02) * SAMPLE_RATE),
-                       f"{role}_gain": float(10 ** rng.uniform(-1, 1)),
-                       f"{role}_taps": ",".join(repr(complex(t)) for t in taps)}
-    x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
-    with ZmqPush("tcp://127.0.0.1:*", bind=True) as tx:
-        addrs = {"bob": free_tcp_endpoint(), "eve": free_tcp_endpoint()}
-        with Flowgraph("sim_channel", tx_addr=tx.endpoint, bob_addr=addrs["bob"], eve_addr=addrs["eve"],
-                       **params) as fg:
-            with ZmqPull(addrs["bob"]) as bob, ZmqPull(addrs["eve"]) as eve:
-                counts = {"bob": x.size + params["bob_delay"], "eve": x.size + params["eve_delay"]}
-                # Extra zeros push the last samples out of the flowgraph's filter histories
-                # and buffers; only the expected count is kept.
-                flush = np.zeros(FLUSH, np.complex64)
-                got = exchange(tx, np.concatenate([x, flush]), {"bob": bob, "eve": eve}, counts, timeout_s,
-                               check=fg.check)
-    return got
+from .transport.links import SAMPLE_RATE, through_gnuradio, through_software
 
 
 def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, channel: str,
@@ -99,9 +53,9 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)
     t1 = time.perf_counter()
     if via == "software":
-        rx_samples = _software(tx.samples, channel, snr_db, eve_snr_db, seed, impairments)
+        rx_samples = through_software(tx.samples, channel, snr_db, eve_snr_db, seed, impairments)
     else:
-        rx_samples = _gnuradio(tx.samples, channel, snr_db, eve_snr_db, seed, impairments, timeout_s)
+        rx_samples = through_gnuradio(tx.samples, channel, snr_db, eve_snr_db, seed, impairments, timeout_s)
     t2 = time.perf_counter()
     opts = recovery or RecoveryOptions()
     recoveries = {r: build_recovery(r, opts, db if r == "bob" else None, text) for r in ("bob", "eve")}

@@ -138,6 +138,13 @@ class SeparatedCodec(Codec):
     def n_symbols(self, shape: tuple[int, int]) -> int:
         return channel_uses(shape, self.kn)
 
+    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
+        """The bandwidth ratio, if ``n`` symbols are what an ``(H, W)`` image gets."""
+        if n != self.n_symbols(shape):
+            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
+                               f"(expected {self.n_symbols(shape)})")
+        return self.kn
+
     def select_mcs(self, snr_db: float) -> MCS:
         return self.mcs or link_adaptation(snr_db)
 

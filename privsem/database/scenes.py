@@ -109,3 +109,11 @@ def scene_set(split: str, n: int, seed: int = 0, entities=tuple(CUTOUTS)) -> lis
         ent = entities[(i // 2) % len(entities)] if i % 2 == 0 else None
         out.append(make_scene(ent, bgs[int(rng.integers(0, len(bgs)))], rng))
     return out
+
+
+SCENE_SETS_WITH_ENTITY = tuple(BACKGROUNDS)
+
+
+def entity_scenes(split: str, n: int, seed: int = 0) -> list[Scene]:
+    """The first ``n`` scenes of ``split`` that show an entity (deterministic in ``seed``)."""
+    return [s for s in scene_set(split, 2 * n, seed) if s.entity is not None][:n]
