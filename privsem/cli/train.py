@@ -151,3 +151,37 @@ def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path,
     if summary:
         db.set_recovery(target)
         click.echo(json.dumps(summary | {"installed": str(db.root / db.RECOVERY)}))
+
+
+@train.command("joint")
+@click.option("--db", "db_dir", required=True, type=click.Path(path_type=Path), help="Privacy DB (Bob's side).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the jointly trained JSCC, Bob's U-Net, guard margins and report.json.")
+@click.option("--steps", type=int, default=300, show_default=True)
+@click.option("--batch", type=int, default=8, show_default=True)
+@click.option("--tau", "tau_db", type=float, default=5.0, show_default=True,
+              help="SNR threshold τ (dB): training SNRs are drawn from [τ, τ+15].")
+@click.option("--p-max", type=float, default=1.0, show_default=True, help="Average symbol power P_max.")
+@click.option("--leak-weight", type=float, default=1.0, show_default=True, help="w in L_a + w·f.")
+@click.option("--scenes", "n_scenes", type=int, default=48, show_default=True, help="Calibration scenes to train on.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/joint.ckpt.")
+def train_joint_cmd(db_dir, out, steps, batch, tau_db, p_max, leak_weight, n_scenes, seed, resume) -> None:
+    """Algorithm 3: guard margin, JSCC and Bob's recovery end to end on L_a + w·f.
+
+    Compare with the separate parts: privsem eval with `joint = "OUT"` in the config."""
+    from ..errors import PrivsemError
+    from ..joint import JointConfig, train_joint
+
+    if not (steps >= 1 and batch >= 1 and p_max > 0 and leak_weight >= 0 and n_scenes >= 2 and -10 <= tau_db <= 30):
+        raise PrivsemError("need --steps ≥ 1, --batch ≥ 1, --p-max > 0, --leak-weight ≥ 0, --scenes ≥ 2, "
+                           "−10 ≤ --tau ≤ 30")
+    cfg = JointConfig(steps=steps, batch=batch, tau_db=tau_db, p_max=p_max, leak_weight=leak_weight,
+                      n_scenes=n_scenes, seed=seed)
+    r = train_joint(out, db_dir, cfg, resume=resume)
+    for split in ("train", "heldout"):
+        b, a = (r["before"] or {}).get(split, {}), r["after"][split]
+        click.echo(f"{split}: L_a {b.get('l_a', float('nan')):.4f} → {a['l_a']:.4f}, "
+                   f"f soft {b.get('f_soft', float('nan')):.3f} → {a['f_soft']:.3f}, "
+                   f"f hard {b.get('f_hard', float('nan')):.3f} → {a['f_hard']:.3f}")
+    click.echo(f"guard margins (tile px): {r['margin_tile_px']} → {out}")

@@ -55,6 +55,7 @@ class EvalConfig:
     db: str = ""
     codec: str = ""
     recovery_model: str = ""
+    joint: str = ""  # a `privsem train joint` folder: its JSCC, Bob's U-Net and guard margins
     fig4_images: int = 1
     timeout_s: float = 120.0
     radio: RadioSetup = field(default_factory=RadioSetup)
@@ -167,19 +168,27 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
         except PrivsemError as e:
             raise _err(where, "kn", str(e)) from None
         kw["kn"] = kn
-    for k in ("images", "db", "codec", "recovery_model"):
+    for k in ("images", "db", "codec", "recovery_model", "joint"):
         if k in data:
             v = _typed(where, k, data[k], str)
             if v and not (k == "images" and v in SCENE_SETS):
                 p = Path(v).expanduser()
                 p = p if p.is_absolute() or base is None else base / p
                 if not p.exists():
-                    raise _err(where, k, f"no such {'folder' if k in ('images', 'db') else 'file'}: {p}")
+                    raise _err(where, k, f"no such {'folder' if k in ('images', 'db', 'joint') else 'file'}: {p}")
                 v = str(p.resolve())
             kw[k] = v
     if "radio" in data:
         kw["radio"] = _radio(where, data["radio"])
     cfg = EvalConfig(**kw)
+    if cfg.joint:
+        from ..joint import FILES
+
+        for part in ("codec", "bob", "guard"):
+            if not (Path(cfg.joint) / FILES[part]).is_file():
+                raise _err(where, "joint", f"{cfg.joint} has no {FILES[part]} (not a `privsem train joint` folder)")
+        if cfg.codec or cfg.recovery_model:
+            raise _err(where, "joint", "give either joint or codec / recovery_model, not both")
     if cfg.transport == "radio":
         r = cfg.radio
         missing = [k for k in ("tx", "bob", "eve") if not getattr(r, k)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,20 +79,34 @@ class _Worker:
         self.images = image_set(cfg.images, cfg.n_images)
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db)
-        self.codec = load_codec(cfg.codec or None, cfg.kn)
+        self.margins: dict[str, float] = {}
+        codec_path, bob_path = cfg.codec or None, cfg.recovery_model or None
+        if cfg.joint:  # Algorithm 3's parts instead of the separately trained ones
+            from ..joint import FILES
+
+            codec_path, bob_path = Path(cfg.joint) / FILES["codec"], Path(cfg.joint) / FILES["bob"]
+            self.margins = json.loads((Path(cfg.joint) / FILES["guard"]).read_text())["margin_tile_px"]
+        self.codec = load_codec(codec_path, cfg.kn)
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)
         self.rec = {"bob": build_recovery("bob", opts, self.db, self.text),
                     "eve": build_recovery("eve", opts, None, self.text)}
-        if cfg.recovery_model:  # e.g. Bob's U-Net from `privsem train joint`
-            self.rec["bob"].model = load_recovery_model(cfg.recovery_model)
+        if bob_path:  # a user's U-Net, or Bob's from `privsem train joint`
+            self.rec["bob"].model = load_recovery_model(bob_path)
         self.notext = DiffusionRecovery(self.rec["bob"].model, cfg.steps, name="diffusion-bob-notext")
         self.classical = OpenCVRecovery("telea")
         self._guarded: dict[int, object] = {}
 
     def _guard_result(self, i: int):
         if i not in self._guarded:
-            self._guarded[i] = self.guard(self.images[i].image)
+            g = self.guard(self.images[i].image)
+            if self.margins and g.mask.any():
+                from ..joint import grow_mask
+
+                for name, m in g.masks.items():
+                    g.masks[name] = grow_mask(m, self.margins.get(name, 0.0))
+                g.mask = np.logical_or.reduce(list(g.masks.values()))
+            self._guarded[i] = g
         return self._guarded[i]
 
     def _send(self, image, g, codec, design_snr: float, unit: Unit, seed: int) -> tuple[dict, object]:
@@ -225,8 +240,9 @@ def _load_done(path: Path) -> dict[str, list[dict]]:
     return done
 
 
-def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path:
-    """The output folder, its config stamp and the DB; refuses a folder of another config."""
+def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path | None:
+    """The output folder and its config stamp (refuses a folder of another config); the
+    configured DB, or None for the example DB."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / "config.json"
     if stamp.is_file() and not restart:
@@ -239,30 +255,31 @@ def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path:
     if restart:
         (out / "units.jsonl").unlink(missing_ok=True)
     stamp.write_text(json.dumps({"digest": cfg.digest(), "config": asdict(cfg)}, indent=2) + "\n")
-    if cfg.db:
-        return Path(cfg.db)
-    db_dir = out / "db"
-    if not (db_dir / "manifest.json").is_file():
-        import shutil
-
-        from ..database.example import build_example_db
-
-        shutil.rmtree(db_dir, ignore_errors=True)
-        build_example_db(db_dir)
-    return db_dir
+    return Path(cfg.db) if cfg.db else None
 
 
 def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True) -> dict:
     """Run (or finish) the evaluation in ``out``; returns ``{"rows": [...], ...}`` as
     written to ``results.json`` (also ``results.csv`` and the figures)."""
-    from tqdm import tqdm
-
     from .images import image_set
-    from .report import write_outputs
 
     out = Path(out)
     images = image_set(cfg.images, cfg.n_images)  # refuses a bad folder before anything runs
     db_dir = _prepare(cfg, out, restart)
+    with tempfile.TemporaryDirectory(prefix="privsem-eval-") as tmp:
+        if db_dir is None:  # built per run, outside --out (it holds Bob's 12 MB model)
+            from ..database.example import build_example_db
+
+            db_dir = Path(tmp) / "db"
+            build_example_db(db_dir)
+        return _run_all(cfg, out, images, db_dir, progress)
+
+
+def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool) -> dict:
+    from tqdm import tqdm
+
+    from .report import write_outputs
+
     log = out / "units.jsonl"
     done = _load_done(log)
     todo = [u for u in units(cfg, len(images)) if u.key not in done]

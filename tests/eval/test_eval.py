@@ -1,0 +1,170 @@
+"""privsem eval: the quick configuration end to end, resume, determinism, bad configs."""
+
+import csv
+import json
+import math
+
+import pytest
+
+from privsem.cli import main
+from privsem.eval import parse_config
+from privsem.eval.config import VARIANTS
+from privsem.eval.report import claims
+from privsem.eval.run import ROW_KEYS
+from privsem.eval.stats import mean_ci, wilson
+
+SPEC_KEYS = {"image", "snr_db", "channel", "role", "variant", "psnr", "ssim", "psnr_region", "ssim_region",
+             "identity_recognized"}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval") / "quick"
+    assert main(["eval", "--config", "quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_quick_run_writes_rows_csv_figures_and_report(quick):
+    res = json.loads((quick / "results.json").read_text())
+    rows = res["rows"]
+    # 2 images × 2 SNRs × AWGN; per unit: full/classical/noguard/digital for both roles, notext for Bob
+    assert len(rows) == 2 * 2 * (4 * 2 + 1)
+    assert {r["variant"] for r in rows} == set(VARIANTS)
+    assert {r["snr_db"] for r in rows} == {5.0, 15.0} and {r["channel"] for r in rows} == {"awgn"}
+    assert {r["role"] for r in rows} == {"bob", "eve"}
+    for r in rows:
+        assert SPEC_KEYS <= set(r)
+        assert 5 < r["psnr"] < 60 and -1 <= r["ssim"] <= 1
+        assert 0 < r["psnr_region"] < 60 and -1 <= r["ssim_region"] <= 1
+        assert isinstance(r["identity_recognized"], bool)
+        assert r["frames_lost"] == 0
+    full = [r for r in rows if r["variant"] == "full"]
+    bob = [r["identity_recognized"] for r in full if r["role"] == "bob"]
+    eve = [r["identity_recognized"] for r in full if r["role"] == "eve"]
+    assert sum(bob) >= 3 and sum(eve) == 0  # Bob restores the entity, Eve does not
+    # sent without the guard, the entity arrives: Eve's region is far better than with it
+    ng = [r["psnr_region"] for r in rows if r["variant"] == "noguard" and r["role"] == "eve"]
+    g = [r["psnr_region"] for r in full if r["role"] == "eve"]
+    assert min(ng) > max(g) + 3
+    # the mask estimate at the receivers follows the guard's mask
+    assert min(r["mask_iou"] for r in full) > 0.8
+    with (quick / "results.csv").open() as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(rows) and list(table[0]) == list(ROW_KEYS)
+    assert float(table[0]["psnr"]) == pytest.approx(rows[0]["psnr"])
+    for fig in ("fig4.png", "fig5.png", "fig6.png"):
+        assert (quick / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (quick / fig).stat().st_size > 10_000
+    md = (quick / "results.md").read_text()
+    assert "## Claims" in md and md.count("| **m") == sum(c["met"] is not None for c in res["claims"])
+    ids = {c["id"] for c in res["claims"]}
+    assert {"text", "leakage", "psnr_gap", "region_psnr_gap", "bob_identity", "eve_identity"} <= ids
+    assert res["summary"] and all(e["psnr"]["n"] == 2 for e in res["summary"])
+
+
+def test_rerun_resumes_without_recomputing(quick):
+    before = (quick / "units.jsonl").read_text()
+    rows = json.loads((quick / "results.json").read_text())["rows"]
+    assert main(["eval", "--config", "quick", "--out", str(quick)]) == 0
+    assert (quick / "units.jsonl").read_text() == before  # nothing re-run
+    assert json.loads((quick / "results.json").read_text())["rows"] == rows
+
+
+def test_other_config_in_same_folder_refused(quick, tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("snrs = [10]\nchannels = ['awgn']\nn_images = 1\n")
+    assert main(["eval", "--config", str(cfg), "--out", str(quick)]) == 1
+    assert "another configuration" in capsys.readouterr().err
+
+
+def test_workers_and_folder_images_deterministic(tmp_path, example_db):
+    db, scenes = example_db
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "cat.png").write_bytes((scenes / "chelsea.png").read_bytes())
+    text = (f"snrs = [10, 20]\nchannels = ['rayleigh']\nimages = '{folder}'\nn_images = 1\nsteps = 2\n"
+            f"variants = ['full']\ndb = '{db}'\nfig4_images = 0\n")
+    results = []
+    for workers in (1, 2):
+        cfg = tmp_path / f"w{workers}.toml"
+        cfg.write_text(text + f"workers = {workers}\n")
+        assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / f"o{workers}")]) == 0
+        results.append(json.loads((tmp_path / f"o{workers}" / "results.json").read_text())["rows"])
+    assert results[0] == results[1] and len(results[0]) == 4
+    assert {r["image"] for r in results[0]} == {"cat"} and results[0][0]["entity"] == "chelsea"
+
+
+@pytest.mark.parametrize("text, key", [
+    ("colour = 1\n", "colour: unknown key"),
+    ("snrs = 'ten'\n", "snrs: must be a non-empty list"),
+    ("snrs = []\n", "snrs: must be a non-empty list"),
+    ("snrs = [0, 100]\n", "snrs: 100 is outside"),
+    ("snrs = [5, 5]\n", "snrs: has duplicates"),
+    ("snrs = [5, 'x']\n", "snrs: 'x' is not a number"),
+    ("channels = ['rician']\n", "channels: unknown 'rician'"),
+    ("transport = 'carrier pigeon'\n", "transport: unknown"),
+    ("images = 'no/such/folder'\n", "images: no such folder"),
+    ("variants = ['notext']\n", "variants: must include 'full'"),
+    ("workers = 0\n", "workers: 0 is outside"),
+    ("kn = '7/6'\n", "kn: not a bandwidth ratio"),
+    ("transport = 'radio'\n", "radio.tx: transport = \"radio\" needs"),
+    ("[radio]\nantenna = 1\n", "radio.antenna: unknown key"),
+    ("snrs = [\n", "not valid TOML"),
+])
+def test_bad_config_one_line_naming_the_key(tmp_path, capsys, text, key):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("privsem: error: config") and key in err
+    assert not (tmp_path / "o").exists()  # nothing started
+
+
+def test_missing_config_and_empty_image_folder(tmp_path, capsys):
+    assert main(["eval", "--config", "nonesuch", "--out", str(tmp_path / "o")]) == 1
+    assert "config not found: nonesuch" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"images = '{tmp_path / 'empty'}'\n")
+    assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 1
+    assert "no PNG or JPEG images" in capsys.readouterr().err
+
+
+def test_wilson_and_t_intervals():
+    p, lo, hi, n = wilson([True] * 8 + [False] * 2)
+    assert (p, n) == (0.8, 10) and lo == pytest.approx(0.490, abs=1e-3) and hi == pytest.approx(0.943, abs=1e-3)
+    m, half, n = mean_ci([1.0, 2.0, 3.0, None])
+    assert (m, n) == (2.0, 3) and half == pytest.approx(4.303 * 1 / math.sqrt(3), rel=1e-3)
+    assert wilson([None])[3] == 0
+
+
+def _rows(bob_region, eve_region, bob_id, eve_id):
+    out = []
+    for snr, bonus in ((0.0, 0.0), (20.0, 3.0)):
+        for role, region, ident in (("bob", bob_region, bob_id), ("eve", eve_region, eve_id)):
+            out.append({"variant": "full", "role": role, "channel": "awgn", "point": snr, "snr_db": snr,
+                        "psnr": 20 + bonus + (3 if role == "bob" else 0), "ssim": 0.5 + bonus / 10,
+                        "psnr_region": region, "ssim_region": 0.3, "identity_recognized": ident})
+    return out
+
+
+def test_claim_verdicts_follow_the_numbers():
+    good = {c["id"]: c["met"] for c in claims(_rows(20.0, 12.0, True, False))}
+    assert good["region_psnr_gap"] and good["psnr_gap"] and good["bob_identity"] and good["eve_identity"]
+    assert good["psnr_snr"] and good["region_snr"]
+    bad = {c["id"]: c["met"] for c in claims(_rows(12.0, 12.0, False, True))}
+    assert not bad["region_psnr_gap"] and not bad["bob_identity"] and not bad["eve_identity"]
+    assert "text" not in bad and "leakage" not in bad  # ablations not run: no verdict invented
+
+
+def test_parse_config_defaults_are_the_issue_grid():
+    cfg = parse_config({})
+    assert cfg.snrs == (0.0, 5.0, 10.0, 15.0, 20.0) and cfg.channels == ("awgn", "rayleigh")
+    assert cfg.transport == "software" and cfg.variants == VARIANTS
+
+
+def test_joint_folder_must_hold_the_parts(tmp_path, capsys):
+    (tmp_path / "j").mkdir()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"joint = '{tmp_path / 'j'}'\n")
+    assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 1
+    assert "joint:" in capsys.readouterr().err
