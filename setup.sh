@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # privsem setup: `./setup.sh demo` sets up and runs the demo, `./setup.sh test` sets up and
-# runs the whole test suite. Both are idempotent: a second run reuses what is installed.
+# runs the whole test suite, `./setup.sh figures` regenerates docs/results.md. All are idempotent:
+# a second run reuses what is installed.
 #
 # What it installs:
 #   - GNU Radio 3.10 from Debian (apt) into the system python3, when run as root or with
@@ -73,6 +74,16 @@ case "$cmd" in
         "$VENV/bin/privsem" loopback out/scenes/chelsea.png \
             --db out/example_db --snr 10 --channel awgn --out out/demo
         ;;
+    figures)
+        # Everything behind docs/results.md (≈ 45 min on 2 cores): Algorithm 3's joint
+        # training, then the paper's grid with every ablation. Both steps resume.
+        setup_gnuradio
+        setup_venv
+        [ -f out/figures_db/manifest.json ] || "$VENV/bin/privsem" db example out/figures_db
+        resume=""; [ -f out/joint/joint.ckpt ] && resume="--resume"
+        [ -f out/joint/report.json ] || "$VENV/bin/privsem" train joint --db out/figures_db --out out/joint $resume
+        "$VENV/bin/privsem" eval --config paper --joint out/joint --out docs/results --report docs/results.md
+        ;;
     test)
         setup_gnuradio
         setup_venv
@@ -80,5 +91,5 @@ case "$cmd" in
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)
-        echo "usage: ./setup.sh demo|test [pytest args]" >&2; exit 2 ;;
+        echo "usage: ./setup.sh demo|figures|test [pytest args]" >&2; exit 2 ;;
 esac

@@ -79,7 +79,10 @@ def test_train_joint_tiny_then_resume_then_eval(tmp_path, example_db):
                    f"db = '{db}'\njoint = '{out}'\n")
     assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "ev")]) == 0
     rows = json.loads((tmp_path / "ev" / "results.json").read_text())["rows"]
-    assert len(rows) == 2 and all(r["frames_lost"] == 0 for r in rows)
+    assert [(r["variant"], r["role"]) for r in rows] == [("full", "bob"), ("full", "eve"), ("joint", "bob"),
+                                                        ("joint", "eve")]
+    assert all(r["frames_lost"] == 0 for r in rows)
+    assert "## Algorithm 3" in (tmp_path / "ev" / "results.md").read_text()
 
 
 def test_train_joint_bad_args(tmp_path, capsys, example_db):

@@ -11,12 +11,13 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import PrivsemError
 
 VARIANTS = ("full", "notext", "noguard", "classical", "digital")
+KNOWN_VARIANTS = VARIANTS + ("joint",)  # joint: Algorithm 3's parts (needs ``joint = DIR``)
 SCENE_SETS = ("heldout", "calibration")
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -150,7 +151,7 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
     if "seeds" in data:
         kw["seeds"] = _number_list(where, "seeds", data["seeds"], 0, 2**31 - 1, integer=True)
     if "variants" in data:
-        kw["variants"] = _choices(where, "variants", data["variants"], VARIANTS)
+        kw["variants"] = _choices(where, "variants", data["variants"], KNOWN_VARIANTS)
         if "full" not in kw["variants"]:
             raise _err(where, "variants", "must include 'full' (the main run)")
     for k, lo, hi in (("n_images", 1, 10000), ("workers", 1, 64), ("steps", 1, 1000), ("fig4_images", 0, 100)):
@@ -187,8 +188,10 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
         for part in ("codec", "bob", "guard"):
             if not (Path(cfg.joint) / FILES[part]).is_file():
                 raise _err(where, "joint", f"{cfg.joint} has no {FILES[part]} (not a `privsem train joint` folder)")
-        if cfg.codec or cfg.recovery_model:
-            raise _err(where, "joint", "give either joint or codec / recovery_model, not both")
+        if "joint" not in cfg.variants:
+            cfg = replace(cfg, variants=cfg.variants + ("joint",))
+    elif "joint" in cfg.variants:
+        raise _err(where, "variants", "'joint' needs joint = DIR (a `privsem train joint` folder)")
     if cfg.transport == "radio":
         r = cfg.radio
         missing = [k for k in ("tx", "bob", "eve") if not getattr(r, k)]
@@ -199,11 +202,13 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
     return cfg
 
 
-def load_config(spec: str | Path | None) -> EvalConfig:
-    """A config file path, a name from ``privsem/eval/configs/`` (``quick``, ``paper``),
-    or None for the defaults."""
+def load_config(spec: str | Path | None, overrides: dict | None = None) -> EvalConfig:
+    """A config file path, a name from ``privsem/eval/configs/`` (``quick``, ``paper``, …),
+    or None for the defaults; ``overrides`` (command-line values) replace the file's keys
+    and pass the same checks (relative paths in them resolve against the working folder)."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     if spec is None:
-        return EvalConfig()
+        return parse_config(overrides, "(command line)", Path.cwd())
     path = Path(spec)
     if not path.suffix and not path.exists() and (CONFIG_DIR / f"{spec}.toml").is_file():
         path = CONFIG_DIR / f"{spec}.toml"
@@ -214,4 +219,6 @@ def load_config(spec: str | Path | None) -> EvalConfig:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PrivsemError(f"config {path}: not valid TOML: {e}") from None
+    for k, v in overrides.items():  # absolute, so the file's folder does not re-anchor them
+        data[k] = str(Path(v).expanduser().resolve()) if k in ("joint",) else v
     return parse_config(data, str(path), path.parent)

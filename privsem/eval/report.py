@@ -163,6 +163,40 @@ def write_outputs(cfg: EvalConfig, out: Path, rows: list[dict], images, db_dir: 
     return result
 
 
+def _joint_section(result: dict) -> list[str]:
+    """Algorithm 3's own report (L_a and f on its tiles, learned margins) next to the
+    eval's full-vs-joint numbers."""
+    from ..joint import FILES
+
+    d = result["config"].get("joint")
+    if not d or not (Path(d) / FILES["report"]).is_file():
+        return []
+    rep = json.loads((Path(d) / FILES["report"]).read_text())
+    c = rep["config"]
+    lines = ["## Algorithm 3 — joint training against the separately trained parts", "",
+             f"`privsem train joint`: {c['steps']} steps of batch {c['batch']} on {rep['tiles']['train']} "
+             f"calibration tiles, τ = {c['tau_db']:g} dB, P_max = {c['p_max']:g}, L_a + {c['leak_weight']:g}·f, "
+             f"{rep['seconds'] / 60:.0f} min on the CPU. On its own 96×96 tiles (one differentiable RePaint step, "
+             "soft f):", "",
+             "| tiles | L_a before | L_a after | f (soft) before | after | f (hard) before | after |",
+             "|---|---|---|---|---|---|---|"]
+    for split in ("train", "heldout"):
+        b, a = (rep.get("before") or {}).get(split, {}), rep["after"][split]
+        lines.append(f"| {split} | {b.get('l_a', 'n/a')} | {a['l_a']} | {b.get('f_soft', 'n/a')} | {a['f_soft']} | "
+                     f"{b.get('f_hard', 'n/a')} | {a['f_hard']} |")
+    lines += ["", "Learned guard margins (tile pixels, at most "
+              f"{c['margin_px']}): " + ", ".join(f"{k} {v:.2f}" for k, v in rep["margin_tile_px"].items()) + ".", ""]
+    rows = result["rows"]
+    lines += ["Through the whole link (this run, mean over SNRs and channels):", "",
+              "| parts | Bob PSNR | Bob region PSNR | Bob identity | Eve region PSNR | Eve identity |",
+              "|---|---|---|---|---|---|"]
+    for v, name in (("full", "separately trained"), ("joint", "Algorithm 3")):
+        lines.append(f"| {name} | {_mean(rows, 'psnr', variant=v, role='bob'):.2f} | "
+                     f"{_mean(rows, 'psnr_region', variant=v, role='bob'):.2f} | {_pct(_rate(rows, variant=v, role='bob'))} | "
+                     f"{_mean(rows, 'psnr_region', variant=v, role='eve'):.2f} | {_pct(_rate(rows, variant=v, role='eve'))} |")
+    return lines + [""]
+
+
 def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
     """The report: claims next to our numbers, the figures, ablations, per-SNR table."""
     rows, rel = result["rows"], os.path.relpath(out, md_path.parent)
@@ -203,7 +237,11 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
                              f"{f['ssim_region']:.3f} | {_pct(_rate(rows, variant=v, role=role))} | {len(rs)} |")
     lines += ["", "Variants: `full` the system as shipped; `notext` Bob without the prompt embedding; "
               "`noguard` nothing removed; `classical` Telea inpainting at both receivers; `digital` JPEG + "
-              "5G LDPC + QAM instead of the JSCC (same channel uses).", "",
+              "5G LDPC + QAM instead of the JSCC (same channel uses); `joint` the guard margin, JSCC and "
+              "Bob's U-Net from Algorithm 3 (`privsem train joint`), Eve with the base U-Net and the same "
+              "(public) JSCC.", ""]
+    lines += _joint_section(result)
+    lines += [
               "## Main run per SNR", "",
               "| channel | SNR (dB) | role | PSNR | region PSNR | SSIM | region SSIM | identity (95 % CI) |",
               "|---|---|---|---|---|---|---|---|"]

@@ -79,35 +79,40 @@ class _Worker:
         self.images = image_set(cfg.images, cfg.n_images)
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db)
-        self.margins: dict[str, float] = {}
-        codec_path, bob_path = cfg.codec or None, cfg.recovery_model or None
-        if cfg.joint:  # Algorithm 3's parts instead of the separately trained ones
-            from ..joint import FILES
-
-            codec_path, bob_path = Path(cfg.joint) / FILES["codec"], Path(cfg.joint) / FILES["bob"]
-            self.margins = json.loads((Path(cfg.joint) / FILES["guard"]).read_text())["margin_tile_px"]
-        self.codec = load_codec(codec_path, cfg.kn)
+        self.codec = load_codec(cfg.codec or None, cfg.kn)
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)
         self.rec = {"bob": build_recovery("bob", opts, self.db, self.text),
                     "eve": build_recovery("eve", opts, None, self.text)}
-        if bob_path:  # a user's U-Net, or Bob's from `privsem train joint`
-            self.rec["bob"].model = load_recovery_model(bob_path)
+        if cfg.recovery_model:  # a user's U-Net for Bob
+            self.rec["bob"].model = load_recovery_model(cfg.recovery_model)
+        self.joint = None
+        if cfg.joint:  # Algorithm 3's guard margins, JSCC and Bob's U-Net, beside the separate parts
+            from ..joint import FILES
+
+            d = Path(cfg.joint)
+            margins = json.loads((d / FILES["guard"]).read_text())["margin_tile_px"]
+            rec_bob = build_recovery("bob", opts, self.db, self.text)
+            rec_bob.model = load_recovery_model(d / FILES["bob"])
+            self.joint = {"margins": margins, "codec": load_codec(d / FILES["codec"], cfg.kn), "bob": rec_bob}
         self.notext = DiffusionRecovery(self.rec["bob"].model, cfg.steps, name="diffusion-bob-notext")
         self.classical = OpenCVRecovery("telea")
         self._guarded: dict[int, object] = {}
 
     def _guard_result(self, i: int):
         if i not in self._guarded:
-            g = self.guard(self.images[i].image)
-            if self.margins and g.mask.any():
-                from ..joint import grow_mask
-
-                for name, m in g.masks.items():
-                    g.masks[name] = grow_mask(m, self.margins.get(name, 0.0))
-                g.mask = np.logical_or.reduce(list(g.masks.values()))
-            self._guarded[i] = g
+            self._guarded[i] = self.guard(self.images[i].image)
         return self._guarded[i]
+
+    def _joint_guard(self, g):
+        """The guard's result with Algorithm 3's learned margins."""
+        from dataclasses import replace
+
+        from ..joint import grow_mask
+
+        masks = {n: grow_mask(m, self.joint["margins"].get(n, 0.0)) for n, m in g.masks.items()}
+        mask = np.logical_or.reduce(list(masks.values())) if masks else g.mask
+        return replace(g, mask=mask, masks=masks)
 
     def _send(self, image, g, codec, design_snr: float, unit: Unit, seed: int) -> tuple[dict, object]:
         from ..pipeline import transmit_image
@@ -156,7 +161,9 @@ class _Worker:
             out = np.full_like(item.image, 0.5) if out is None else out
             found = self.guard.identify(out)
             m = role_metrics(item.image, out, g.mask, found, truth)
-            snr_est = round(res.snr_db, 2) if res is not None else None
+            # the receiver's estimate before the codec's clipping to its trained range
+            snr_est = (round(float(np.mean([f.snr_db for f in res.message.frames.values()])), 2)
+                       if res is not None else None)
             rows.append({
                 "image": item.name, "snr_db": float(unit.point) if cfg.transport != "radio" else snr_est,
                 "channel": unit.channel, "role": role, "variant": variant,
@@ -188,6 +195,13 @@ class _Worker:
             for role in ("bob", "eve"):
                 res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed)
                 row("noguard", role, res.recovered if res else None, res, lost)
+        if self.joint is not None:
+            gj = self._joint_guard(g)
+            ys, tx = self._send(item.image, gj, self.joint["codec"], design, unit, seed)
+            for role in ("bob", "eve"):
+                rec = self.joint["bob"] if role == "bob" else self.rec["eve"]
+                res, lost = self._receive(ys[role], tx, self.joint["codec"], rec, role, seed)
+                row("joint", role, res.recovered if res else None, res, lost)
         if "digital" in cfg.variants:
             sep = SeparatedCodec("jpeg", cfg.kn, mcs=link_adaptation(design).name)
             ys, tx = self._send(item.image, g, sep, design, unit, seed)

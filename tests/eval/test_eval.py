@@ -104,6 +104,7 @@ def test_workers_and_folder_images_deterministic(tmp_path, example_db):
     ("transport = 'carrier pigeon'\n", "transport: unknown"),
     ("images = 'no/such/folder'\n", "images: no such folder"),
     ("variants = ['notext']\n", "variants: must include 'full'"),
+    ("variants = ['full', 'joint']\n", "variants: 'joint' needs joint = DIR"),
     ("workers = 0\n", "workers: 0 is outside"),
     ("kn = '7/6'\n", "kn: not a bandwidth ratio"),
     ("transport = 'radio'\n", "radio.tx: transport = \"radio\" needs"),
