@@ -53,6 +53,7 @@ class EvalConfig:
     steps: int = 20
     kn: str = "1/6"
     eve_snr_offset_db: float = 0.0
+    design_snr_db: float | None = None  # SNR the JSCC encoder is told (None: the link's; radios: 10)
     db: str = ""
     codec: str = ""
     recovery_model: str = ""
@@ -62,9 +63,11 @@ class EvalConfig:
     radio: RadioSetup = field(default_factory=RadioSetup)
 
     def digest(self) -> str:
-        """sha256 of everything that changes results (not ``workers``), for resuming."""
-        d = asdict(self)
-        d.pop("workers")
+        """sha256 of everything that changes results, for resuming. ``workers`` does not,
+        and keys left at their defaults are skipped, so a key added in a later privsem
+        does not orphan earlier runs."""
+        default = asdict(EvalConfig())
+        d = {k: v for k, v in asdict(self).items() if k != "workers" and v != default[k]}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -157,7 +160,7 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
     for k, lo, hi in (("n_images", 1, 10000), ("workers", 1, 64), ("steps", 1, 1000), ("fig4_images", 0, 100)):
         if k in data:
             kw[k] = _typed(where, k, data[k], int, lo, hi)
-    for k, lo, hi in (("eve_snr_offset_db", -40, 40), ("timeout_s", 1, 3600)):
+    for k, lo, hi in (("eve_snr_offset_db", -40, 40), ("design_snr_db", -10, 40), ("timeout_s", 1, 3600)):
         if k in data:
             kw[k] = _typed(where, k, data[k], float, lo, hi)
     if "kn" in data:

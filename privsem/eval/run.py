@@ -154,7 +154,10 @@ class _Worker:
         seed = unit.stream_seed(cfg.channels)
         g = self._guard_result(unit.image)
         truth = item.entity if item.entity is not None else g.entity
-        design = unit.point if cfg.transport != "radio" else 10.0
+        if cfg.design_snr_db is not None:
+            design = cfg.design_snr_db
+        else:
+            design = unit.point if cfg.transport != "radio" else 10.0
         rows: list[dict] = []
 
         def row(variant: str, role: str, out: np.ndarray | None, res, lost: int) -> None:
@@ -164,8 +167,9 @@ class _Worker:
             # the receiver's estimate before the codec's clipping to its trained range
             snr_est = (round(float(np.mean([f.snr_db for f in res.message.frames.values()])), 2)
                        if res is not None else None)
+            link_snr = float(unit.point) + (cfg.eve_snr_offset_db if role == "eve" else 0.0)
             rows.append({
-                "image": item.name, "snr_db": float(unit.point) if cfg.transport != "radio" else snr_est,
+                "image": item.name, "snr_db": link_snr if cfg.transport != "radio" else snr_est,
                 "channel": unit.channel, "role": role, "variant": variant,
                 **{k: m[k] for k in ("psnr", "ssim", "psnr_region", "ssim_region")},
                 "identity_recognized": m["identity_recognized"] if truth is not None else None,

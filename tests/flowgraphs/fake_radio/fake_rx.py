@@ -2,22 +2,13 @@
 (standard deviation from ``--dev-args noise=…``) with whatever arrives on the "air" added
 in, on a bound ZMQ PUSH like the real RX flowgraphs."""
 
-import argparse
-import signal
-import sys
 import time
 
 import numpy as np
 import zmq
+from fake_args import parse
 
-p = argparse.ArgumentParser()
-for a in ("--freq", "--samp-rate", "--gain"):
-    p.add_argument(a, type=float)
-p.add_argument("--dev-args", default="")
-p.add_argument("--zmq-addr")
-p.add_argument("--air")
-args = p.parse_args()
-signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+args = parse()
 noise = float(dict(kv.split("=") for kv in args.dev_args.split(",") if "=" in kv).get("noise", 0.05))
 ctx = zmq.Context()
 out = ctx.socket(zmq.PUSH)

@@ -2,22 +2,13 @@
 flowgraphs, same command line): samples from privsem's ZMQ PUSH go onto a ZMQ PUB "air",
 scaled by the TX gain (0 dB at gain 50)."""
 
-import argparse
-import signal
-import sys
 import time
 
 import numpy as np
 import zmq
+from fake_args import parse
 
-p = argparse.ArgumentParser()
-for a in ("--freq", "--samp-rate", "--gain"):
-    p.add_argument(a, type=float)
-p.add_argument("--dev-args", default="")
-p.add_argument("--zmq-addr")
-p.add_argument("--air")
-args = p.parse_args()
-signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+args = parse()
 ctx = zmq.Context()
 src = ctx.socket(zmq.PULL)
 src.connect(args.zmq_addr)
