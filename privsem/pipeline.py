@@ -30,7 +30,7 @@ def symbols_to_embedding(s: np.ndarray) -> np.ndarray:
     return (np.concatenate([s.real, s.imag]) / np.sqrt(half)).astype(np.float32)
 
 
-CODEC_IDS = {"jscc": 0, "digital": 1}  # the header's codec id
+CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2}  # the header's codec id
 EMBED_SYMBOLS = 192  # a 384-d prompt embedding as complex symbols
 
 

@@ -60,11 +60,13 @@ def _cn(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
 
 
 def simulate_channel(s: torch.Tensor, snr_db: torch.Tensor, rayleigh: torch.Tensor,
-                     coherence: int, gen: torch.Generator, n_pilots: int = 16) -> torch.Tensor:
+                     coherence: int, gen: torch.Generator, n_pilots: int = 16, with_gain: bool = False):
     """Differentiable channel for training: AWGN or Rayleigh block fading (one gain per
     ``coherence`` symbols), an LS estimate from ``n_pilots`` unit pilots per block (error
     variance ``N0 / n_pilots``) and the MMSE equalizer the PHY applies.
-    ``s`` complex64 ``(B, n)`` → equalized complex64 ``(B, n)``."""
+    ``s`` complex64 ``(B, n)`` → equalized complex64 ``(B, n)``; with ``with_gain`` also
+    the equalizer's gain on the signal as the receiver estimates it, |ĥ|²/(|ĥ|²+N0),
+    float32 ``(B, n)``."""
     b, n = s.shape
     no = 10.0 ** (-snr_db / 10.0)
     n_blocks = -(-n // coherence)
@@ -72,7 +74,10 @@ def simulate_channel(s: torch.Tensor, snr_db: torch.Tensor, rayleigh: torch.Tens
     h_hat = h + _cn((b, n_blocks), gen) * torch.sqrt(no / n_pilots)[:, None]
     h, h_hat = (t.repeat_interleave(coherence, dim=1)[:, :n] for t in (h, h_hat))
     y = h * s + _cn((b, n), gen) * torch.sqrt(no)[:, None]
-    return torch.conj(h_hat) * y / (h_hat.abs() ** 2 + no[:, None])
+    eq = torch.conj(h_hat) * y / (h_hat.abs() ** 2 + no[:, None])
+    if with_gain:
+        return eq, h_hat.abs() ** 2 / (h_hat.abs() ** 2 + no[:, None])
+    return eq
 
 
 class _Link(torch.nn.Module):

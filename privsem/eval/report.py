@@ -256,5 +256,16 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
         lines.append(f"| {e['channel']} | {e['point']:g} | {e['role']} | {cell['psnr']} | {cell['psnr_region']} | "
                      f"{cell['ssim']} | {cell['ssim_region']} | {ci} |")
     text = "\n".join(lines) + "\n"
-    md_path.write_text(text)
+    md_path.write_text(_keep_other_sections(md_path, text))
+    return text
+
+
+def _keep_other_sections(md_path: Path, text: str) -> str:
+    """``text`` plus the second scheme's section already in ``md_path`` (written by
+    ``privsem multitask experiments``), which this report does not own."""
+    from ..multitask.experiments import BEGIN, END
+
+    old = md_path.read_text() if md_path.is_file() else ""
+    if BEGIN in old and END in old:
+        text = text.rstrip("\n") + "\n\n" + BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END + "\n"
     return text
