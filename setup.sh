@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # privsem setup: `./setup.sh demo` sets up and runs the demo, `./setup.sh test` sets up and
-# runs the whole test suite, `./setup.sh figures` regenerates docs/results.md. All are idempotent:
-# a second run reuses what is installed.
+# runs the whole test suite, `./setup.sh figures` regenerates the paper's figures in
+# docs/results.md, `./setup.sh multitask` the second scheme's section of it. All are
+# idempotent: a second run reuses what is installed and resumes what was computed.
 #
 # What it installs:
 #   - GNU Radio 3.10 from Debian (apt) into the system python3, when run as root or with
 #     passwordless sudo; otherwise the GNU Radio tests skip with a printed reason.
+#   - Fashion-MNIST from Debian (dataset-fashion-mnist) for `privsem multitask`, same rule.
 #   - a virtualenv in .venv with privsem and its Python dependencies (numpy 2 is fine
 #     there: privsem never imports gnuradio, flowgraphs run under /usr/bin/python3).
 # Environment overrides: PRIVSEM_VENV (venv path), PRIVSEM_TORCH (pip spec for torch and
@@ -35,6 +37,12 @@ apt_install() {
 setup_gnuradio() {
     if /usr/bin/python3 -c 'from gnuradio import gr, zeromq, blocks' 2>/dev/null; then return 0; fi
     apt_install gnuradio || log "GNU Radio not installed (needs root or sudo); its tests will skip"
+}
+
+setup_datasets() {
+    # Fashion-MNIST for `privsem multitask` (Debian ships the IDX files).
+    [ -d /usr/share/datasets/fashion-mnist ] && return 0
+    apt_install dataset-fashion-mnist || log "Fashion-MNIST not installed (needs root or sudo); its tests will skip"
 }
 
 setup_venv() {
@@ -84,12 +92,21 @@ case "$cmd" in
         [ -f out/joint/report.json ] || "$VENV/bin/privsem" train joint --db out/figures_db --out out/joint $resume
         "$VENV/bin/privsem" eval --config paper --joint out/joint --out docs/results --report docs/results.md
         ;;
+    multitask)
+        # The second scheme's experiments (≈ 60 min on 2 cores): the latent-dimension sweep,
+        # the defences and the PHY check, into docs/multitask and docs/results.md. Resumes.
+        setup_gnuradio
+        setup_datasets
+        setup_venv
+        "$VENV/bin/privsem" multitask experiments --out docs/multitask --report docs/results.md
+        ;;
     test)
         setup_gnuradio
+        setup_datasets
         setup_venv
         shift
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)
-        echo "usage: ./setup.sh demo|figures|test [pytest args]" >&2; exit 2 ;;
+        echo "usage: ./setup.sh demo|figures|multitask|test [pytest args]" >&2; exit 2 ;;
 esac

@@ -120,7 +120,7 @@ def eval_cmd(dataset, data_dir, none_link, minmax_link, defences, snr, eve_offse
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder (resumable).")
 @click.option("--report", type=click.Path(path_type=Path), default=None,
               help="Markdown file to put the section into (e.g. docs/results.md).")
-@click.option("--quick", is_flag=True, help="A small run (1 000 training images, d ∈ {4, 16}, one SNR).")
+@click.option("--quick", is_flag=True, help="A small run (MNIST, 1 000 training images, d ∈ {4, 16}, one SNR, λ and PSR).")
 def experiments_cmd(out, report, quick) -> None:
     """Everything behind the second scheme's section of docs/results.md."""
     from ..multitask.experiments import ExperimentPlan, markdown, run_experiments, targets, write_section
@@ -128,6 +128,7 @@ def experiments_cmd(out, report, quick) -> None:
     plan = ExperimentPlan()
     if quick:
         plan = ExperimentPlan(datasets=("mnist",), dims=(4, 16), snrs=(10.0,), epochs={"mnist": 3}, limit=1000,
+                              tradeoffs=(0.1,), psrs=(0.0,),
                               test_limit=500, phy_check=("software",), phy_test_limit=300)
     result = run_experiments(out, plan)
     for t in targets(result["rows"]):

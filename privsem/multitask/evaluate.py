@@ -10,8 +10,9 @@ Eve retrained on perturbed transmissions as well.
 
 Row keys: dataset, defence ("none" | "minmax" | "perturbation" | "both"), snr_db (Bob's),
 eve_snr_db, latent_dim, bob_accuracy, eve_accuracy, bob_psnr (dB), eve_accuracy_adapted
-(perturbation rows; else None), psr_db, channel, transport, n_test, lost_bob, lost_eve
-(symbols lost with frames that did not arrive).
+(perturbation rows; else None), tradeoff (the min-max link's λ; else None), psr_db,
+channel, transport, n_test, lost_bob, lost_eve (symbols lost with frames that did not
+arrive).
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ def evaluate(cfg: MultitaskEvalConfig, progress: bool = True) -> list[dict]:
                 "latent_dim": link.spec.latent_dim, "bob_accuracy": round(bob_acc, 4),
                 "eve_accuracy": round(accuracy(eve, rx["eve"], y_te), 4), "bob_psnr": round(bob_psnr, 2),
                 "eve_accuracy_adapted": adapted,
+                "tradeoff": info.get("config", {}).get("tradeoff") if k == "minmax" else None,
                 "psr_db": cfg.perturbation.psr_db if perturbed else None, "channel": cfg.channel,
                 "transport": cfg.transport, "n_test": int(len(y_te)),
                 "lost_bob": rx["lost_bob"], "lost_eve": rx["lost_eve"]})

@@ -1,9 +1,11 @@
 """The second paper's experiments in one resumable command: links for a sweep of
-latent dimensions d (task-only), a min-max link, the defence × SNR grid, a check of the
-same over the OFDM PHY, figures and a markdown section for docs/results.md.
+latent dimensions d (task-only), min-max links for a sweep of the trade-off weight λ,
+the defence × SNR grid, a sweep of the perturbation's power, a check of the same over
+the OFDM PHY, figures and a markdown section for docs/results.md.
 
-Trained links are kept under ``OUT/links/<dataset>_d<d>_<defence>/`` and reused on a
-second run, so an interrupted run resumes at the next link.
+Trained links are kept under ``OUT/links/<dataset>_d<d>_none/`` and
+``OUT/links/<dataset>_d<d>_minmax_l<λ>/`` and reused on a second run, so an interrupted
+run resumes at the next link.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ class ExperimentPlan:
     defence_dim: int = 16
     snrs: tuple = (0.0, 5.0, 10.0, 15.0, 20.0)
     epochs: dict | None = None  # per dataset; default below
-    tradeoff: float = 1.0
+    tradeoff: float = 0.1  # λ of the min-max link in the defence grid
+    tradeoffs: tuple = (0.1, 0.3, 1.0)  # the λ sweep (10 dB)
     eve_offset_db: float = -10.0
     psr_db: float = 0.0
+    psrs: tuple = (-10.0, -5.0, 0.0, 3.0, 6.0)  # the perturbation power sweep (10 dB)
     limit: int = 0  # training images (0: all)
     test_limit: int = 0
     phy_check: tuple = ("software", "gnuradio")
@@ -40,10 +44,13 @@ class ExperimentPlan:
         return (self.epochs or {"mnist": 30, "fashion": 8, "cifar10": 8}).get(dataset, 8)
 
 
-def _link(out: Path, dataset: str, d: int, defence: str, plan: ExperimentPlan, progress: bool) -> Path:
-    path = out / "links" / f"{dataset}_d{d}_{defence}"
+def _link(out: Path, dataset: str, d: int, defence: str, plan: ExperimentPlan, progress: bool,
+          tradeoff: float | None = None) -> Path:
+    tradeoff = plan.tradeoff if tradeoff is None else tradeoff
+    name = f"{dataset}_d{d}_{defence}" + (f"_l{tradeoff:g}" if defence == "minmax" else "")
+    path = out / "links" / name
     if not (path / FILES["link"]).is_file() or not (path / FILES["surrogate"]).is_file():
-        cfg = TrainConfig(dataset=dataset, latent_dim=d, defence=defence, tradeoff=plan.tradeoff,
+        cfg = TrainConfig(dataset=dataset, latent_dim=d, defence=defence, tradeoff=tradeoff,
                           epochs=plan.epochs_for(dataset), eve_offset_db=plan.eve_offset_db, limit=plan.limit)
         train_and_save(cfg, path, progress)
     return path
@@ -74,6 +81,16 @@ def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True
                  "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress))}
         for r in evaluate(replace(base, links=links, snrs=plan.snrs), progress=progress):
             rows.append(r | {"experiment": "defences"})
+        for lam in plan.tradeoffs:
+            lam_links = {"none": links["none"],
+                         "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress, lam))}
+            for r in evaluate(replace(base, links=lam_links, snrs=(10.0,), defences=("minmax", "both"),
+                                      adapted=False), progress=False):
+                rows.append(r | {"experiment": "tradeoff"})
+        for psr in plan.psrs:
+            for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"),
+                                      perturbation=replace(pert, psr_db=psr)), progress=False):
+                rows.append(r | {"experiment": "psr"})
         random = replace(pert, adversarial=False)
         for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"), adapted=False,
                                   perturbation=random), progress=False):
@@ -89,11 +106,12 @@ def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True
     result = {"rows": rows, "data": {ds: describe(ds, None) for ds in plan.datasets},
               "plan": {k: v for k, v in vars(plan).items()}, "seconds": round(time.time() - t0, 1)}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
-    from .figures import plot_defences, plot_latent_dim
+    from .figures import plot_defences, plot_latent_dim, plot_psr
 
     plot_latent_dim(rows, out / "fig_latent_dim.png", result["data"])
     for ds in plan.datasets:
         plot_defences(rows, ds, out / f"fig_defences_{ds}.png", plan.eve_offset_db, result["data"][ds])
+        plot_psr(rows, ds, out / f"fig_psr_{ds}.png", result["data"][ds])
     return result
 
 
@@ -162,6 +180,25 @@ def markdown(result: dict, out: Path, command: str, rel_to: Path) -> str:
         ad = "" if r["eve_accuracy_adapted"] is None else f"{r['eve_accuracy_adapted']:.3f}"
         lines.append(f"| {r['dataset']} | {r['defence']} | {r['snr_db']:g} | {r['bob_accuracy']:.3f} | "
                      f"{r['bob_psnr']:.2f} | {r['eve_accuracy']:.3f} | {ad} |")
+    lam = sorted(_pick(rows, experiment="tradeoff"), key=lambda r: (r["dataset"], r["tradeoff"], r["defence"]))
+    if lam:
+        lines += ["", "Min-max trade-off weight λ (d = 16, 10 dB; the defence grid above uses "
+                  f"λ = {result['plan']['tradeoff']:g}); the task-only link is the `none` row above:", "",
+                  "| dataset | λ | defence | Bob accuracy | Bob PSNR | Eve accuracy |", "|---|---|---|---|---|---|"]
+        for r in lam:
+            lines.append(f"| {r['dataset']} | {r['tradeoff']:g} | {r['defence']} | {r['bob_accuracy']:.3f} | "
+                         f"{r['bob_psnr']:.2f} | {r['eve_accuracy']:.3f} |")
+    psr = sorted(_pick(rows, experiment="psr"), key=lambda r: (r["dataset"], r["defence"], r["psr_db"]))
+    if psr:
+        lines += ["", "Perturbation power (perturbation-to-signal ratio, 10 dB). The transmitter radiates "
+                  "(1 + 10^(PSR/10)) × the signal's power; Bob cancels δ with the key. \"Eve retrained\" knows the "
+                  "scheme and trains on perturbed transmissions of other messages, but not the key:", ""]
+        lines += [f"![Eve vs perturbation power, {ds}]({link(out / f'fig_psr_{ds}.png')})" for ds in result["data"]]
+        lines += ["", "| dataset | defence | PSR (dB) | Bob accuracy | Eve accuracy | Eve retrained on perturbed |",
+                  "|---|---|---|---|---|---|"]
+        for r in psr:
+            lines.append(f"| {r['dataset']} | {r['defence']} | {r['psr_db']:g} | {r['bob_accuracy']:.3f} | "
+                         f"{r['eve_accuracy']:.3f} | {r['eve_accuracy_adapted']:.3f} |")
     base = _pick(rows, experiment="random_noise_baseline")
     if base:
         lines += ["", "Baseline: the same keyed codebook left random (artificial noise of the same power, also "
