@@ -86,11 +86,12 @@ class StreamReceiver:
     """Feed it sample chunks as they arrive; it returns frames as they complete and
     keeps every frame it has seen (CRC failures included) for the report."""
 
-    def __init__(self, modem: Modem | None = None) -> None:
+    def __init__(self, modem: Modem | None = None, keep_frames: bool = True) -> None:
         self.modem = modem or Modem()
         self.buffer = np.zeros(0, np.complex64)
         self.base = 0  # absolute index of buffer[0]
         self.frames: list[Frame] = []
+        self.keep_frames = keep_frames  # False: a long-running receiver keeps only the reassembler's frames
         self.reassembler = Reassembler()
 
     def feed(self, samples: np.ndarray, final: bool = False) -> list[Frame]:
@@ -98,7 +99,8 @@ class StreamReceiver:
         frames, consumed = self.modem.demodulate(self.buffer, final=final)
         for f in frames:
             f.start += self.base
-            self.frames.append(f)
+            if self.keep_frames:
+                self.frames.append(f)
             self.reassembler.add(f)
         self.buffer = self.buffer[consumed:]
         self.base += consumed
@@ -106,6 +108,11 @@ class StreamReceiver:
 
     def finish(self) -> list[Frame]:
         return self.feed(np.zeros(0, np.complex64), final=True)
+
+    def forget(self, msg_id: int) -> None:
+        """Drop a message that has been handled (its frames and the report's copies)."""
+        self.reassembler.forget(msg_id)
+        self.frames = [f for f in self.frames if f.header is None or f.header.msg_id != msg_id]
 
 
 @dataclass

@@ -114,3 +114,7 @@ class Reassembler:
 
     def msg_ids(self) -> list[int]:
         return sorted(self.frames)
+
+    def forget(self, msg_id: int) -> None:
+        """Drop a message's frames (a later message may reuse the id)."""
+        self.frames.pop(msg_id, None)
