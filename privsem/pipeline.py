@@ -135,6 +135,7 @@ def frame_report(frames: list[Frame], sample_rate: float | None = None) -> list[
     out = []
     for f in frames:
         out.append({"start": int(f.start), "crc_ok": bool(f.crc_ok), "complete": bool(f.complete),
+                    "damaged": bool(f.damaged), **f.quality,
                     "msg_id": f.header.msg_id if f.header else None,
                     "seq": f.header.seq if f.header else None,
                     "snr_db": round(float(f.snr_db), 2), "cfo": round(float(f.cfo), 7),

@@ -78,17 +78,23 @@ class Message:
 
 
 class Reassembler:
-    """Collect frames (any order, duplicates ignored) into messages keyed by msg_id."""
+    """Collect frames (any order, duplicates ignored) into messages keyed by msg_id.
+    Frames with a failed header CRC, a cut-off payload or a damaged payload are not
+    kept, so a message lists them as lost."""
 
     def __init__(self) -> None:
         self.frames: dict[int, dict[int, Frame]] = {}
         self.crc_failures = 0
+        self.damaged = 0  # frames whose header was fine but whose payload was not (Frame.damaged)
 
     def add(self, frame: Frame) -> None:
         if not frame.crc_ok or frame.header is None:
             self.crc_failures += 1
             return
         if not frame.complete:
+            return
+        if frame.damaged:
+            self.damaged += 1
             return
         self.frames.setdefault(frame.header.msg_id, {}).setdefault(frame.header.seq, frame)
 

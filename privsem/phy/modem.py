@@ -73,6 +73,30 @@ def local_line(y: np.ndarray, win: int) -> np.ndarray:
     return out
 
 
+PILOT_ERROR_LIMIT = 10.0  # per-symbol pilot error ratio above which a payload is damaged
+PILOT_EVM_FLOOR = 0.03  # −15 dB: model error (fading within the frame) allowed on top of the noise
+
+
+def pilot_error(G: np.ndarray, H: np.ndarray, sigma2: float) -> np.ndarray:
+    """Per-OFDM-symbol pilot error ratio of grid ``G`` complex ``(m, 128)`` against the
+    LTF channel ``H``: what is left on the 8 pilots after one complex gain and one
+    phase slope per symbol (common phase, timing drift, slow flat fading), relative to
+    the noise plus a −15 dB model-error floor. About 1 for an intact symbol; far above
+    :data:`PILOT_ERROR_LIMIT` when the symbol's samples are not the frame's (a slipped
+    window after dropped or repeated samples, a noise burst, another signal).
+    float32 ``(m,)``."""
+    hp = H[bins(PILOTS)] * PILOT_VALUES
+    z = G[:, bins(PILOTS)] * np.conj(hp)
+    pairs = np.sum(z[:, 1:] * np.conj(z[:, :-1]), axis=1)
+    psi = np.angle(pairs) / np.diff(PILOTS)[0]
+    zr = z * np.exp(-1j * np.outer(psi, PILOTS))
+    p2 = np.abs(hp) ** 2
+    g = np.sum(zr, axis=1, keepdims=True) / max(float(np.sum(p2)), 1e-20)
+    resid = np.sum(np.abs(zr - g * p2) ** 2, axis=1)
+    scale = np.sum(sigma2 * p2 + PILOT_EVM_FLOOR * p2**2)
+    return (resid / max(float(scale), 1e-30)).astype(np.float32)
+
+
 def zf_noise(sigma2: float, Hd: np.ndarray) -> np.ndarray:
     """Noise variance of a zero-forced symbol on each data subcarrier, counting the
     channel-estimate error (which dominates on faded subcarriers)."""
@@ -93,6 +117,10 @@ class Frame:
         cfo: carrier offset estimate, cycles/sample (× sample rate = Hz).
         crc_ok: header CRC-32 passed.
         complete: the whole payload was inside the buffer.
+        damaged: the payload's pilots say some of it is not this frame's signal (samples
+            dropped, repeated or drowned in a burst after the header); see
+            :func:`pilot_error`. The reassembler counts such a frame as lost.
+        quality: ``pilot_error_max``, the largest per-symbol pilot error ratio.
     """
 
     header: Header | None
@@ -104,6 +132,7 @@ class Frame:
     crc_ok: bool
     complete: bool = True
     quality: dict = field(default_factory=dict)
+    damaged: bool = False
 
 
 def payload_symbols(header: Header) -> int:
@@ -283,8 +312,12 @@ class Modem:
             if h.mode == MODE_DIGITAL:  # unbiased symbols for the demapper
                 eq = (D / Hd).reshape(-1)[:n_vals]
             base.symbols, base.no = eq.astype(np.complex64), zf_no.astype(np.float32)
+            err = pilot_error(G[HEADER_SYMBOLS:], H, sigma2)
+            base.quality["pilot_error_max"] = round(float(err.max()), 2) if err.size else 0.0
+            base.damaged = bool(err.size) and float(err.max()) > PILOT_ERROR_LIMIT
             frames.append(base)
-            busy_until = end
+            if not base.damaged:  # a damaged frame may be shorter than its header says: look inside it
+                busy_until = end
         if final:
             return frames, y.size
         # Streaming: keep the tail that may still hold the start of a frame; frames that
