@@ -6,6 +6,7 @@ Images inside privsem are ``float32`` arrays of shape ``(H, W, 3)`` with values 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,18 @@ def load_image(path: str | Path) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise PrivsemError(f"image not found: {p}")
+    return _decode(p, p)
+
+
+def decode_image(data: bytes, name: str | Path) -> np.ndarray:
+    """:func:`load_image` on an image file's bytes (e.g. a decrypted DB sample);
+    ``name`` only labels error messages."""
+    return _decode(io.BytesIO(data), Path(name))
+
+
+def _decode(source, p: Path) -> np.ndarray:
     try:
-        with Image.open(p) as im:
+        with Image.open(source) as im:
             w, h = im.size
             if w * h == 0:
                 raise PrivsemError(f"empty image: {p}")

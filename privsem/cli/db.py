@@ -53,6 +53,8 @@ def list_(directory: Path) -> None:
     click.echo(f"{'name':<16} {'samples':>7} {'Γ':>6}  prompt")
     for e in d.entities:
         click.echo(f"{e.name:<16} {len(e.samples):>7} {e.threshold:>6.3f}  {e.prompt}")
+    if d.encrypted:
+        click.echo("(sample images encrypted at rest)")
 
 
 @db.command("remove")
@@ -74,6 +76,57 @@ def verify(directory: Path) -> None:
 
     n = PrivacyDB.verify(directory)
     click.echo(f"{directory}: {n} files verified")
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def _passphrase(directory: Path, confirm: bool) -> str:
+    """``$PRIVSEM_DB_PASSPHRASE``, else asked on the terminal (twice if ``confirm``)."""
+    import os
+
+    from ..database.crypto import ENV
+
+    if os.environ.get(ENV):
+        return os.environ[ENV]
+    if not _interactive():
+        raise PrivsemError(f"no passphrase for {directory}: set {ENV} (no terminal to ask on)")
+    return click.prompt(f"passphrase for {directory}", hide_input=True, confirmation_prompt=confirm)
+
+
+@db.command("encrypt")
+@click.argument("directory", type=click.Path(path_type=Path))
+def encrypt(directory: Path) -> None:
+    """Encrypt the sample images of DIRECTORY at rest (scrypt + AES-256-GCM).
+
+    The passphrase comes from $PRIVSEM_DB_PASSPHRASE, or is asked twice on a terminal;
+    every later command that reads the samples needs it in $PRIVSEM_DB_PASSPHRASE.
+    Run again on an encrypted DB to delete plaintexts an interrupted run left behind."""
+    from ..database import PrivacyDB
+
+    d = PrivacyDB.open(directory)
+    was = d.encrypted
+    n, leftovers = d.encrypt(_passphrase(directory, confirm=not was))
+    if was:
+        click.echo(f"{directory} is already encrypted; deleted {leftovers} leftover plaintext samples")
+    else:
+        click.echo(f"encrypted {n} sample images in {directory}")
+
+
+@db.command("decrypt")
+@click.argument("directory", type=click.Path(path_type=Path))
+def decrypt(directory: Path) -> None:
+    """Store the sample images of DIRECTORY in clear again (passphrase as for encrypt)."""
+    from ..database import PrivacyDB
+
+    d = PrivacyDB.open(directory)
+    if not d.encrypted:
+        raise PrivsemError(f"privacy database {directory} is not encrypted")
+    n = d.decrypt(_passphrase(directory, confirm=False))
+    click.echo(f"decrypted {n} sample images in {directory}")
 
 
 @db.command("calibrate")

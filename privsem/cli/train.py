@@ -132,8 +132,10 @@ def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path,
     if sd_path is not None:
         from ..recovery.sd import finetune_sd
 
-        target = out or db.root / "recovery" / "sd_unet"
+        target = out or db.root / db.SD_RECOVERY
         summary = finetune_sd(sd_path, db, target, tcfg, resume=resume)
+        if target.resolve() == (db.root / db.SD_RECOVERY).resolve():
+            db.set_sd_recovery()
         click.echo(json.dumps(summary))
         return
     base = load_recovery_model(base_path)

@@ -55,8 +55,8 @@ def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> l
         scores = np.array([detection_score(similarity_map(f, e.feature, db.mu)) for f in feats])
         is_pos = np.array([s.entity == e.name for s in scenes])
         if not is_pos.any():  # no generated scene shows it: its own samples are the positives
-            own = [detection_score(similarity_map(enc.features(load), e.feature, db.mu))
-                   for load in map(_load, e.samples)]
+            own = [detection_score(similarity_map(enc.features(db.read_sample(p)), e.feature, db.mu))
+                   for p in e.samples]
             pos, neg = np.asarray(own), scores
         else:
             pos, neg = scores[is_pos], scores[~is_pos]
@@ -64,9 +64,3 @@ def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> l
         points.append(OperatingPoint(e.name, round(gamma, 4), float(np.mean(pos >= gamma)),
                                      float(np.mean(neg >= gamma)), int(pos.size), int(neg.size)))
     return points
-
-
-def _load(path):
-    from ..imageio import load_image
-
-    return load_image(path)

@@ -4,18 +4,25 @@ Layout of a DB directory::
 
     manifest.json                 format, encoder, secret key, entities, sha256 of every file
     encoder_mean.safetensors      μ: mean encoder feature of generic images
-    samples/<name>/NN.<ext>       sample images S_k (copied in)
+    samples/<name>/NN.<ext>       sample images S_k (copied in), or NN.<ext>.enc when the
+                                  DB is encrypted at rest (see :mod:`.crypto`)
     features/<name>.safetensors   f_k (float32 (d,))
     recovery/finetuned.safetensors   Bob's recovery U-Net fine-tuned on this DB (Algorithm 2),
                                   optional; its DB fingerprint says which entities it saw
+    recovery/sd_unet/             Bob's fine-tuned Stable Diffusion U-Net (diffusers), optional
 
 Every file is listed with its sha256 in the manifest and checked by :meth:`PrivacyDB.open`;
-a changed or missing file is refused. Nothing here is pickled.
+a changed or missing file is refused (``recovery/sd_unet/`` has its own record, checked
+right before it is loaded). Nothing here is pickled. Sample images are read
+only through :meth:`PrivacyDB.read_sample`, which decrypts them when the DB is
+encrypted (``privsem db encrypt``; passphrase in ``$PRIVSEM_DB_PASSPHRASE``).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import hashlib
 import json
 import re
 import secrets
@@ -28,8 +35,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import IntegrityError, PrivsemError
-from ..imageio import load_image
+from ..imageio import decode_image, load_image
 from ..weights import sha256_file
+from . import crypto
 
 FORMAT = "privsem-db-1"
 NAME_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -42,7 +50,8 @@ GENERIC_IMAGES = ["rocket", "hubble_deep_field", "immunohistochemistry", "colorw
 @dataclass
 class Entity:
     """One private entity k: name, prompt i_k, sample files S_k, feature f_k (float32
-    ``(d,)``), threshold Γ_k (cosine units)."""
+    ``(d,)``), threshold Γ_k (cosine units). Read the samples with
+    :meth:`PrivacyDB.read_sample` (they may be encrypted)."""
 
     name: str
     prompt: str
@@ -74,6 +83,7 @@ class PrivacyDB:
     def __init__(self, root: Path, manifest: dict) -> None:
         self.root, self._m = root, manifest
         self.mu = _load_vector(root / "encoder_mean.safetensors")
+        self._sample_cipher: crypto.SampleCipher | None = None
 
     # ---- creation and opening -------------------------------------------------------
     @classmethod
@@ -172,6 +182,164 @@ class PrivacyDB:
                 raise IntegrityError(f"encoder checkpoint {p} changed since {self.root} was made")
         return _cached_encoder(self.encoder_name, self.encoder_checkpoint)
 
+    # ---- sample images (decrypted transparently) -----------------------------------------
+    @property
+    def encrypted(self) -> bool:
+        """Whether the sample images are encrypted at rest."""
+        return "encryption" in self._m
+
+    def unlock(self, passphrase: str | None = None) -> crypto.SampleCipher:
+        """Check ``passphrase`` (default: ``$PRIVSEM_DB_PASSPHRASE``) and keep the key for
+        this object's later sample reads.
+
+        Raises:
+            PrivsemError: the DB is not encrypted, the passphrase is missing or wrong.
+        """
+        if not self.encrypted:
+            raise PrivsemError(f"privacy database {self.root} is not encrypted")
+        if passphrase is None:
+            passphrase = crypto.passphrase_from_env(self.root)
+        self._sample_cipher = crypto.SampleCipher.unlock(self._m["encryption"], passphrase, self.root)
+        return self._sample_cipher
+
+    def _cipher(self) -> crypto.SampleCipher:
+        return self._sample_cipher or self.unlock()
+
+    def _sample_rel(self, path: str | Path) -> str:
+        p = Path(path)
+        try:
+            rel = p.relative_to(self.root).as_posix()
+        except ValueError:
+            try:
+                rel = p.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                rel = None
+        if rel is None or not any(rel in e["samples"] for e in self._m["entities"].values()):
+            raise PrivsemError(f"{p} is not a sample image of privacy database {self.root}")
+        return rel
+
+    def sample_bytes(self, path: str | Path) -> bytes:
+        """The plaintext bytes of one of :attr:`entities`' sample files (decrypted if the
+        DB is encrypted).
+
+        Raises:
+            PrivsemError: not a sample of this DB, unreadable, passphrase missing or wrong;
+            IntegrityError: the ciphertext fails authentication.
+        """
+        rel = self._sample_rel(path)
+        p = self.root / rel
+        try:
+            blob = p.read_bytes()
+        except OSError as e:
+            raise PrivsemError(f"cannot read sample {p}: {e.strerror or e.__class__.__name__}") from None
+        if rel.endswith(crypto.SUFFIX):
+            return self._cipher().decrypt(blob, rel[: -len(crypto.SUFFIX)])
+        return blob
+
+    def read_sample(self, path: str | Path) -> np.ndarray:
+        """One of :attr:`entities`' sample images as float32 ``(H, W, 3)`` in [0, 1]; the
+        only way privsem reads sample images (decrypts transparently, see :meth:`sample_bytes`)."""
+        rel = self._sample_rel(path)
+        if not rel.endswith(crypto.SUFFIX):
+            return load_image(self.root / rel)
+        return decode_image(self.sample_bytes(path), self.root / rel)
+
+    # ---- encryption at rest -------------------------------------------------------------
+    def encrypt(self, passphrase: str, n: int = crypto.DEFAULT_N) -> tuple[int, int]:
+        """Encrypt every sample image with a key derived from ``passphrase`` (scrypt
+        ``n``; see :mod:`.crypto`); later :meth:`add` calls encrypt new samples too.
+
+        Order: all ciphertexts are written and fsynced, then the manifest is replaced
+        (one atomic rename), then the plaintexts are deleted. An interruption leaves
+        either the plain DB (plus stray ``.enc`` files) or the encrypted DB (plus
+        leftover plaintexts); running this again on an encrypted DB deletes leftover
+        plaintexts that match their ciphertext.
+
+        Returns:
+            (samples encrypted, leftover plaintexts deleted).
+
+        Raises:
+            PrivsemError: empty passphrase, or (already encrypted) a wrong one;
+            IntegrityError: a sample changed since the DB was opened.
+        """
+        if self.encrypted:
+            self.unlock(passphrase)
+            leftovers = 0
+            for enc in [r for e in self._m["entities"].values() for r in e["samples"]]:
+                plain = self.root / enc[: -len(crypto.SUFFIX)]
+                if plain.is_file() and plain.read_bytes() == self.sample_bytes(self.root / enc):
+                    plain.unlink()
+                    leftovers += 1
+            return 0, leftovers
+        record, cipher = crypto.SampleCipher.create(passphrase, self.root, n)
+
+        def convert(rel: str, data: bytes) -> tuple[str, bytes]:
+            return rel + crypto.SUFFIX, cipher.encrypt(data, rel)
+
+        count = self._convert_samples(convert, record)
+        self._sample_cipher = cipher
+        return count, 0
+
+    def decrypt(self, passphrase: str | None = None) -> int:
+        """Store the sample images in clear again (the reverse of :meth:`encrypt`, same
+        crash-safe order); returns the number of samples decrypted.
+
+        Raises:
+            PrivsemError: not encrypted, passphrase missing or wrong;
+            IntegrityError: a ciphertext changed or fails authentication.
+        """
+        cipher = self.unlock(passphrase)
+
+        def convert(rel: str, blob: bytes) -> tuple[str, bytes]:
+            plain = rel[: -len(crypto.SUFFIX)]
+            return plain, cipher.decrypt(blob, plain)
+
+        count = self._convert_samples(convert, None)
+        self._sample_cipher = None
+        return count
+
+    def _convert_samples(self, convert, record: dict | None) -> int:
+        """Rewrite every sample with ``convert(rel, bytes) -> (new rel, new bytes)`` and set
+        the manifest's encryption record to ``record`` (None: remove it)."""
+        found = self.recovery()
+        m = copy.deepcopy(self._m)
+        written, old, renamed = [], [], {}
+        try:
+            for ent in m["entities"].values():
+                new_rels = []
+                for rel in ent["samples"]:
+                    data = (self.root / rel).read_bytes()
+                    if hashlib.sha256(data).hexdigest() != m["files"][rel]:
+                        raise IntegrityError(f"privacy database {self.root}: {rel} was modified (sha256 mismatch)")
+                    new_rel, out = convert(rel, data)
+                    crypto.write_durable(self.root / new_rel, out)
+                    written.append(new_rel)
+                    renamed[rel] = (new_rel, hashlib.sha256(out).hexdigest())
+                    new_rels.append(new_rel)
+                    old.append(rel)
+                ent["samples"] = new_rels
+        except BaseException:
+            for rel in written:  # the manifest still lists the old files: drop the new ones
+                (self.root / rel).unlink(missing_ok=True)
+            raise
+        m["files"] = dict(renamed.get(rel, (rel, digest)) for rel, digest in m["files"].items())
+        m.pop("encryption", None)
+        if record is not None:
+            m["encryption"] = record
+        previous, self._m = self._m, m
+        if found is not None and found[2]:  # the samples' content is unchanged: still current
+            self._m["recovery"]["fingerprint"] = self.fingerprint()
+        try:
+            self._write()
+        except BaseException:
+            self._m = previous
+            raise
+        for rel in old:
+            (self.root / rel).unlink(missing_ok=True)
+        for d in {(self.root / rel).parent for rel in old}:
+            crypto.fsync_dir(d)
+        return len(old)
+
     # ---- changes ----------------------------------------------------------------------
     def add(self, name: str, prompt: str, images: list[str | Path], threshold: float | None = None) -> Entity:
         """Add entity ``name`` with its prompt and sample images; compute f_k and Γ_k.
@@ -191,6 +359,7 @@ class PrivacyDB:
             raise PrivsemError("the prompt must not be empty")
         if not images:
             raise PrivsemError("give at least one sample image")
+        cipher = self._cipher() if self.encrypted else None  # a missing or wrong passphrase fails here
         pictures = [load_image(p) for p in images]  # validates every file first
         enc = self.encoder()
         maps = [enc.features(img) for img in pictures]
@@ -206,7 +375,11 @@ class PrivacyDB:
         rels = []
         for i, src in enumerate(images):
             rel = f"samples/{name}/{i:02d}{Path(src).suffix.lower() or '.png'}"
-            shutil.copyfile(src, self.root / rel)
+            if cipher is None:
+                shutil.copyfile(src, self.root / rel)
+            else:
+                crypto.write_durable(self.root / (rel + crypto.SUFFIX), cipher.encrypt(Path(src).read_bytes(), rel))
+                rel += crypto.SUFFIX
             rels.append(rel)
             self._track(rel)
         (self.root / "features").mkdir(exist_ok=True)
@@ -243,9 +416,9 @@ class PrivacyDB:
 
     def fingerprint(self) -> str:
         """sha256 over every entity's name, prompt and sample hashes: what a fine-tuned
-        recovery model was trained on."""
-        import hashlib
-
+        recovery model was trained on. The hashes are those of the stored files
+        (ciphertexts when encrypted); :meth:`encrypt` and :meth:`decrypt` carry a current
+        recovery model over."""
         h = hashlib.sha256()
         for name in sorted(self._m["entities"]):
             rec = self._m["entities"][name]
@@ -272,13 +445,46 @@ class PrivacyDB:
             return None
         return self.root / rec["file"], self._m["files"][rec["file"]], rec["fingerprint"] == self.fingerprint()
 
+    SD_RECOVERY = "recovery/sd_unet"
+
+    def set_sd_recovery(self) -> None:
+        """Track the fine-tuned Stable Diffusion U-Net folder :attr:`SD_RECOVERY` (written
+        by ``privsem train recovery finetune --sd-path``): the sha256 of each of its files
+        goes into the manifest's ``sd_recovery`` record, checked by :meth:`sd_recovery`
+        right before loading (not by :meth:`open`: the folder can hold gigabytes)."""
+        d = self.root / self.SD_RECOVERY
+        files = {p.relative_to(self.root).as_posix(): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file()}
+        self._m["sd_recovery"] = {"dir": self.SD_RECOVERY, "files": files}
+        self._write()
+
+    def sd_recovery(self) -> Path | None:
+        """The fine-tuned SD U-Net folder after checking it against the manifest, or None.
+
+        Raises:
+            PrivsemError: the folder exists but the manifest does not track it;
+            IntegrityError: a file changed, is missing, or was added.
+        """
+        d = self.root / self.SD_RECOVERY
+        rec = self._m.get("sd_recovery")
+        if rec is None:
+            if d.exists():
+                raise PrivsemError(f"{d} is not tracked by the manifest of {self.root} "
+                                   "(re-run privsem train recovery finetune --sd-path)")
+            return None
+        present = {p.relative_to(self.root).as_posix() for p in d.rglob("*") if p.is_file()}
+        for rel in sorted(present ^ set(rec["files"])):
+            what = "missing file" if rel in rec["files"] else "untracked file"
+            raise IntegrityError(f"privacy database {self.root}: {what} {rel}")
+        for rel, digest in rec["files"].items():
+            if sha256_file(self.root / rel) != digest:
+                raise IntegrityError(f"privacy database {self.root}: {rel} was modified (sha256 mismatch)")
+        return d
+
     def _track(self, rel: str) -> None:
         self._m["files"][rel] = sha256_file(self.root / rel)
 
     def _write(self) -> None:
-        tmp = self.root / "manifest.json.tmp"
-        tmp.write_text(json.dumps(self._m, indent=2) + "\n")
-        tmp.replace(self.root / "manifest.json")
+        crypto.write_durable(self.root / "manifest.json", (json.dumps(self._m, indent=2) + "\n").encode())
 
 
 @functools.lru_cache(maxsize=2)

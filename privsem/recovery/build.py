@@ -4,7 +4,7 @@ Bob's ``diffusion`` recovery is the U-Net fine-tuned on his DB (installed in the
 ``privsem train recovery finetune``, sha256-checked) with the DB's prompt embeddings;
 Eve's is the committed base model, no DB. ``sd`` is the same with a user's Stable
 Diffusion inpainting folder (``--sd-path``; Bob's fine-tuned U-Net from the DB if
-there is one). The rest are baselines without a generative model.
+there is one, sha256-checked). The rest are baselines without a generative model.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def db_exemplar(db, prompt_embeddings: np.ndarray):
     """Bob's paste of the DB's sample of the entity the received î names."""
     from .exemplar import ExemplarRecovery
 
-    return ExemplarRecovery([list(e.samples) for e in db.entities], prompt_embeddings)
+    return ExemplarRecovery([list(e.samples) for e in db.entities], prompt_embeddings, read=db.read_sample)
 
 
 def bob_model(db):
@@ -87,8 +87,7 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None)
             raise PrivsemError("--recovery sd needs --sd-path DIR (a local Stable Diffusion inpainting folder)")
         if not bob:
             return SDRecovery(load_sd(opts.sd_path), steps=opts.steps, name="sd-base")
-        tuned = db.root / "recovery" / "sd_unet"
-        sd = load_sd(opts.sd_path, unet_path=tuned if (tuned / "config.json").is_file() else None)
+        sd = load_sd(opts.sd_path, unet_path=db.sd_recovery())  # sha256-checked against the manifest
         prompts, emb = _prompt_embeddings(db, text_encoder)
         return SDRecovery(sd, prompts, emb, steps=opts.steps, name="sd-finetuned")
     from .diffusion import load_recovery_model

@@ -32,17 +32,19 @@ def resolve_prompt(embedding: np.ndarray, prompt_embeddings: np.ndarray) -> tupl
 
 
 class ExemplarRecovery(Recovery):
-    """``ExemplarRecovery(samples_per_entity, prompt_embeddings)``.
+    """``ExemplarRecovery(samples_per_entity, prompt_embeddings, read)``.
 
     Args:
         samples: list over entities of lists of sample image paths (the DB's S_k).
         prompt_embeddings: float32 ``(N, d)`` embeddings of the entities' prompts.
+        read: path → float32 ``(H, W, 3)`` image; the DB's
+            :meth:`~privsem.database.PrivacyDB.read_sample` (decrypts encrypted samples).
     """
 
     name = "exemplar"
 
-    def __init__(self, samples: list[list], prompt_embeddings: np.ndarray) -> None:
-        self.samples, self.prompt_embeddings = samples, prompt_embeddings
+    def __init__(self, samples: list[list], prompt_embeddings: np.ndarray, read=load_image) -> None:
+        self.samples, self.prompt_embeddings, self.read = samples, prompt_embeddings, read
         self.last_entity: int | None = None
 
     def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0):
@@ -53,7 +55,7 @@ class ExemplarRecovery(Recovery):
         rows, cols = np.nonzero(mask)
         y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
         bh, bw = y1 - y0, x1 - x0
-        exemplars = [load_image(p) for p in self.samples[k]]
+        exemplars = [self.read(p) for p in self.samples[k]]
         aspect = bw / bh
         ex = min(exemplars, key=lambda e: abs(np.log(e.shape[1] / e.shape[0] / aspect)))
         patch = np.asarray(Image.fromarray(to_uint8(ex)).resize((bw, bh), Image.BICUBIC),

@@ -165,14 +165,13 @@ def base_sampler_factory(text_encoder, res: int, blob_fraction: float):
 def finetune_sampler_factory(db, text_encoder, res: int, blob_fraction: float, prior_fraction: float):
     """Algorithm 2's data: every entity's samples S_k with its prompt i_k, on generic
     backgrounds, plus ``prior_fraction`` generic tiles."""
-    from ..imageio import load_image
     from .data import Content
 
     ents = db.entities
     if not ents:
         raise PrivsemError(f"privacy database {db.root} has no entities to fine-tune on")
     emb = text_encoder.encode([e.prompt for e in ents])
-    contents = [Content(load_image(p), emb[k]) for k, e in enumerate(ents) for p in e.samples]
+    contents = [Content(db.read_sample(p), emb[k]) for k, e in enumerate(ents) for p in e.samples]
     generic = generic_contents(text_encoder)
     backgrounds = [c.image for c in generic]
     return lambda seed: TileSampler(contents, backgrounds, res, seed, blob_fraction,

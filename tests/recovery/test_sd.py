@@ -102,6 +102,7 @@ def test_sd_finetune_algorithm2_and_bob_uses_it(tmp_path, tiny_sd, example_db):
     before, after = load_sd(tiny_sd).unet.state_dict(), load_sd(tiny_sd, unet_path=tuned).unet.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
     opts = RecoveryOptions(kind="sd", steps=2, sd_path=tiny_sd)
+    db = PrivacyDB.open(db_dir)  # the training installed the U-Net and its sha256 into the manifest
     bob = build_recovery("bob", opts, db, default_text_encoder())
     eve = build_recovery("eve", opts)
     assert bob.name == "sd-finetuned" and eve.name == "sd-base" and eve.prompts == []
