@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from privsem.cli import main
 from privsem.transport import free_tcp_endpoint
 from privsem.transport.sigmf_io import read_sigmf, write_sigmf
 
@@ -20,6 +21,17 @@ def _one_line_error(p):
     assert p.returncode != 0 and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     return p.stderr
+
+
+def _one_line_error_inproc(capsys, *args):
+    """The same contract through ``main`` in this process (no interpreter start-up per case;
+    the subprocess path is covered by the tests above and test_rx_peer_never_connects)."""
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    return err
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +85,7 @@ def test_zmq_between_processes(example_db, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["wrong_length", "no_frame", "missing", "both_sources", "bob_without_db"])
-def test_rx_bad_input(case, tmp_path, iq):
+def test_rx_bad_input(case, tmp_path, iq, capsys):
     args = ["rx", "--role", "bob" if case == "bob_without_db" else "eve", "--out", tmp_path / "o"]
     if case == "wrong_length":
         (tmp_path / "w.sigmf-data").write_bytes(b"\x00" * 13)
@@ -95,7 +107,7 @@ def test_rx_bad_input(case, tmp_path, iq):
     else:
         args += ["--iq", iq]
         expect = "privacy database"
-    assert expect in _one_line_error(privsem(*args))
+    assert expect in _one_line_error_inproc(capsys, *args)
 
 
 def test_rx_peer_never_connects(tmp_path):
@@ -108,7 +120,7 @@ def test_rx_peer_never_connects(tmp_path):
     (["--radio", "no_such_radio", "--freq", 2.45e9], "not found"),
     (["--radio", "usrp_b200", "--freq", 2.45e9, "--gain", 500], "outside usrp_b200's range"),
 ])
-def test_radio_settings_checked_before_any_device_is_opened(args, expect, tmp_path, example_db):
+def test_radio_settings_checked_before_any_device_is_opened(args, expect, tmp_path, example_db, capsys):
     db, scenes = example_db
-    assert expect in _one_line_error(privsem("tx", scenes / "chelsea.png", "--db", db, *args))
-    assert expect in _one_line_error(privsem("rx", "--role", "eve", "--out", tmp_path, *args))
+    assert expect in _one_line_error_inproc(capsys, "tx", scenes / "chelsea.png", "--db", db, *args)
+    assert expect in _one_line_error_inproc(capsys, "rx", "--role", "eve", "--out", tmp_path, *args)
