@@ -44,55 +44,46 @@ def plot_latent_dim(rows: list[dict], path: Path, data: dict) -> None:
     plt.close(fig)
 
 
-def plot_defences(rows: list[dict], dataset: str, path: Path, eve_offset_db: float, data: str) -> None:
-    """Eve's accuracy vs SNR per defence (solid) and Bob's (dashed)."""
+def _accuracy_plot(rs: list[dict], defences: tuple, x_key: str, series: tuple, path: Path, xlabel: str,
+                   title: str, data: str) -> None:
+    """Accuracy (%) with 95 % Wilson intervals vs ``x_key``, one line per defence and
+    ``(row key, line style, marker, who)`` in ``series``; chance level dotted."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    rs = [r for r in rows if r["dataset"] == dataset and r.get("experiment") == "defences"]
-    for defence in LABELS:
-        cur = sorted((r for r in rs if r["defence"] == defence), key=lambda r: r["snr_db"])
+    for defence in defences:
+        cur = sorted((r for r in rs if r["defence"] == defence), key=lambda r: r[x_key])
         if not cur:
             continue
-        x = [r["snr_db"] for r in cur]
-        for key, style, who in (("eve_accuracy", "-", "Eve"), ("bob_accuracy", "--", "Bob")):
-            err = list(zip(*[_ci(r[key], r["n_test"]) for r in cur]))
-            ax.errorbar(x, [100 * r[key] for r in cur], yerr=err, ls=style, marker="o" if who == "Eve" else "^",
-                        color=COLORS[defence], capsize=2, label=f"{who}, {LABELS[defence]}")
-    ax.axhline(10, color="k", lw=0.8, ls=":", label="chance")
-    ax.set_xlabel(f"Bob's SNR (dB); Eve's SNR = Bob's {eve_offset_db:+g} dB")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{dataset}: semantic leakage to Eve vs SNR", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
-    fig.text(0.01, 0.01, "Data: " + data, fontsize=6)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_psr(rows: list[dict], dataset: str, path: Path, data: str) -> None:
-    """Eve's accuracy (fixed and retrained) and Bob's vs the perturbation-to-signal ratio."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    rs = [r for r in rows if r["dataset"] == dataset and r.get("experiment") == "psr"]
-    for defence in ("perturbation", "both"):
-        cur = sorted((r for r in rs if r["defence"] == defence), key=lambda r: r["psr_db"])
-        if not cur:
-            continue
-        x = [r["psr_db"] for r in cur]
-        for key, style, marker, who in (("eve_accuracy", "-", "o", "Eve"),
-                                        ("eve_accuracy_adapted", ":", "s", "Eve retrained on perturbed"),
-                                        ("bob_accuracy", "--", "^", "Bob")):
+        x = [r[x_key] for r in cur]
+        for key, style, marker, who in series:
             err = list(zip(*[_ci(r[key], r["n_test"]) for r in cur]))
             ax.errorbar(x, [100 * r[key] for r in cur], yerr=err, ls=style, marker=marker,
                         color=COLORS[defence], capsize=2, label=f"{who}, {LABELS[defence]}")
     ax.axhline(10, color="k", lw=0.8, ls=":", label="chance")
-    ax.set_xlabel("perturbation-to-signal power ratio (dB)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{dataset}: the perturbation's power, Bob at 10 dB", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
     fig.text(0.01, 0.01, "Data: " + data, fontsize=6)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_defences(rows: list[dict], dataset: str, path: Path, eve_offset_db: float, data: str) -> None:
+    """Eve's accuracy vs SNR per defence (solid) and Bob's (dashed)."""
+    rs = [r for r in rows if r["dataset"] == dataset and r.get("experiment") == "defences"]
+    _accuracy_plot(rs, tuple(LABELS), "snr_db", (("eve_accuracy", "-", "o", "Eve"), ("bob_accuracy", "--", "^", "Bob")),
+                   path, f"Bob's SNR (dB); Eve's SNR = Bob's {eve_offset_db:+g} dB",
+                   f"{dataset}: semantic leakage to Eve vs SNR", data)
+
+
+def plot_psr(rows: list[dict], dataset: str, path: Path, data: str) -> None:
+    """Eve's accuracy (fixed and retrained) and Bob's vs the perturbation-to-signal ratio."""
+    rs = [r for r in rows if r["dataset"] == dataset and r.get("experiment") == "psr"]
+    _accuracy_plot(rs, ("perturbation", "both"), "psr_db",
+                   (("eve_accuracy", "-", "o", "Eve"), ("eve_accuracy_adapted", ":", "s", "Eve retrained on perturbed"),
+                    ("bob_accuracy", "--", "^", "Bob")),
+                   path, "perturbation-to-signal power ratio (dB)",
+                   f"{dataset}: the perturbation's power, Bob at 10 dB", data)
