@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import PrivsemError
 from .data import CLASSES, describe
 from .evaluate import MultitaskEvalConfig, evaluate
 from .perturb import PerturbationConfig
@@ -37,7 +38,8 @@ class ExperimentPlan:
     psrs: tuple = (-10.0, -5.0, 0.0, 3.0, 6.0)  # the perturbation power sweep (10 dB)
     limit: int = 0  # training images (0: all)
     test_limit: int = 0
-    phy_check: tuple = ("software", "gnuradio")
+    phy_check: tuple = ("model", "software", "gnuradio")
+    phy_channel: str = "awgn"  # one message of all test images: one fade would decide it all
     phy_test_limit: int = 2000
 
     def epochs_for(self, dataset: str) -> int:
@@ -62,49 +64,67 @@ def _gnuradio_available() -> bool:
     return find_gnuradio_python() is not None
 
 
-def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True) -> dict:
-    """Run everything; writes ``OUT/results.json`` and figures, returns the result."""
+EXPERIMENTS = ("latent_dim", "defences", "tradeoff", "psr", "random_noise_baseline", "phy")
+
+
+def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True,
+                    redo: tuple[str, ...] | None = None) -> dict:
+    """Run everything; writes ``OUT/results.json`` and figures, returns the result.
+    ``redo``: recompute only these experiments (of :data:`EXPERIMENTS`) and keep the
+    other rows of the previous ``OUT/results.json``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     rows: list[dict] = []
+    spent = 0.0
+    if redo:
+        bad = [e for e in redo if e not in EXPERIMENTS]
+        if bad:
+            raise PrivsemError(f"unknown experiment {bad[0]!r} (known: {', '.join(EXPERIMENTS)})")
+        prev = out / "results.json"
+        if not prev.is_file():
+            raise PrivsemError(f"--redo needs a previous run: {prev} not found")
+        old = json.loads(prev.read_text())
+        rows = [r for r in old["rows"] if r.get("experiment") not in redo]
+        spent = float(old.get("seconds", 0.0))
+    want = lambda e: not redo or e in redo  # noqa: E731
     pert = PerturbationConfig(psr_db=plan.psr_db)
     for ds in plan.datasets:
         base = MultitaskEvalConfig(dataset=ds, eve_offset_db=plan.eve_offset_db, limit=plan.test_limit,
                                    perturbation=pert)
-        for d in plan.dims:
+        for d in plan.dims if want("latent_dim") else ():
             none = _link(out, ds, d, "none", plan, progress)
             for r in evaluate(replace(base, links={"none": str(none)}, snrs=(10.0,), defences=("none",),
                                       adapted=False), progress=False):
                 rows.append(r | {"experiment": "latent_dim"})
         links = {"none": str(_link(out, ds, plan.defence_dim, "none", plan, progress)),
                  "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress))}
-        for r in evaluate(replace(base, links=links, snrs=plan.snrs), progress=progress):
+        for r in evaluate(replace(base, links=links, snrs=plan.snrs), progress=progress) if want("defences") else ():
             rows.append(r | {"experiment": "defences"})
-        for lam in plan.tradeoffs:
+        for lam in plan.tradeoffs if want("tradeoff") else ():
             lam_links = {"none": links["none"],
                          "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress, lam))}
             for r in evaluate(replace(base, links=lam_links, snrs=(10.0,), defences=("minmax", "both"),
                                       adapted=False), progress=False):
                 rows.append(r | {"experiment": "tradeoff"})
-        for psr in plan.psrs:
+        for psr in plan.psrs if want("psr") else ():
             for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"),
                                       perturbation=replace(pert, psr_db=psr)), progress=False):
                 rows.append(r | {"experiment": "psr"})
         random = replace(pert, adversarial=False)
         for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"), adapted=False,
-                                  perturbation=random), progress=False):
+                                  perturbation=random), progress=False) if want("random_noise_baseline") else ():
             rows.append(r | {"experiment": "random_noise_baseline"})
-        if ds == plan.datasets[-1]:
+        if ds == plan.datasets[-1] and want("phy"):
             for transport in plan.phy_check:
                 if transport == "gnuradio" and not _gnuradio_available():
                     continue
                 cfg = replace(base, links=links, snrs=(10.0,), transport=transport, adapted=False,
-                              limit=plan.phy_test_limit)
+                              limit=plan.phy_test_limit, channel=plan.phy_channel)
                 for r in evaluate(cfg, progress=progress):
                     rows.append(r | {"experiment": "phy"})
     result = {"rows": rows, "data": {ds: describe(ds, None) for ds in plan.datasets},
-              "plan": {k: v for k, v in vars(plan).items()}, "seconds": round(time.time() - t0, 1)}
+              "plan": {k: v for k, v in vars(plan).items()}, "seconds": round(spent + time.time() - t0, 1)}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     from .figures import plot_defences, plot_latent_dim, plot_psr
 
@@ -211,8 +231,10 @@ def markdown(result: dict, out: Path, command: str, rel_to: Path) -> str:
                          f"{adv[0]['eve_accuracy']:.3f} |" if adv else "")
     phy = _pick(rows, experiment="phy")
     if phy:
-        lines += ["", "The same links over the OFDM PHY (frames, sync, CFO, equalization), perturbation added "
-                  "in the sample domain, 10 dB:", "",
+        lines += ["", f"The same links over the OFDM PHY (frames, sync, CFO, equalization), the perturbation added "
+                  f"in the sample domain: {phy[0]['dataset']}, Bob at 10 dB, {phy[0]['channel']} "
+                  f"({phy[0]['n_test']} test images in one message, so one Rayleigh draw would decide the whole "
+                  "run; `model` is the training channel model at the same SNRs, for comparison):", "",
                   "| transport | defence | Bob accuracy | Bob PSNR | Eve accuracy | symbols lost (Bob/Eve) |",
                   "|---|---|---|---|---|---|"]
         for r in phy:

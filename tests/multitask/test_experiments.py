@@ -2,12 +2,15 @@
 
 import json
 
+import pytest
+
+from privsem.errors import PrivsemError
 from privsem.multitask.experiments import BEGIN, END, ExperimentPlan, markdown, run_experiments, targets, write_section
 
 
 def test_tiny_plan_end_to_end_and_resumes(tmp_path):
     plan = ExperimentPlan(datasets=("mnist",), dims=(2, 4), defence_dim=4, snrs=(10.0,), epochs={"mnist": 2},
-                          tradeoffs=(0.1, 1.0), psrs=(-10.0, 3.0), limit=600, test_limit=200, phy_check=("software",),
+                          tradeoffs=(0.1, 1.0), psrs=(-10.0, 3.0), limit=600, test_limit=200, phy_check=("model", "software"),
                           phy_test_limit=100)
     out = tmp_path / "mt"
     result = run_experiments(out, plan, progress=False)
@@ -25,7 +28,8 @@ def test_tiny_plan_end_to_end_and_resumes(tmp_path):
         ("both", -10.0), ("both", 3.0), ("perturbation", -10.0), ("perturbation", 3.0)]
     assert all(r["eve_accuracy_adapted"] is not None for r in by["psr"])
     assert {r["defence"] for r in by["random_noise_baseline"]} == {"perturbation", "both"}
-    assert {(r["transport"], r["lost_bob"]) for r in by["phy"]} == {("software", 0)}
+    assert {(r["transport"], r["channel"], r["lost_bob"]) for r in by["phy"]} == {("model", "awgn", 0),
+                                                                                   ("software", "awgn", 0)}
     # A stronger perturbation misleads the Eve of the clean link more; Bob cancels it either way
     psr = {(r["defence"], r["psr_db"]): r for r in by["psr"]}
     assert psr[("perturbation", 3.0)]["eve_accuracy"] < psr[("perturbation", -10.0)]["eve_accuracy"]
@@ -42,7 +46,11 @@ def test_tiny_plan_end_to_end_and_resumes(tmp_path):
     assert "keep me" in text and text.endswith("tail\n") and "OLD-SECTION" not in text
     assert "fig_psr_mnist.png" in text and "| mnist | 1 | minmax |" in text
 
-    # A second run reuses every link (nothing retrained: files untouched)
+    # --redo phy: every link reused (files untouched), the other rows kept as they were
     stamp = {p: p.stat().st_mtime_ns for p in (out / "links").rglob("*.safetensors")}
-    run_experiments(out, plan, progress=False)
+    again = run_experiments(out, plan, progress=False, redo=("phy",))
     assert {p: p.stat().st_mtime_ns for p in (out / "links").rglob("*.safetensors")} == stamp
+    assert [r for r in again["rows"] if r["experiment"] != "phy"] == [r for r in rows if r["experiment"] != "phy"]
+    assert len([r for r in again["rows"] if r["experiment"] == "phy"]) == len(by["phy"])
+    with pytest.raises(PrivsemError, match="unknown experiment 'nope'"):
+        run_experiments(out, plan, progress=False, redo=("nope",))
