@@ -156,7 +156,10 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
                                              description="privsem rx capture"))
     rx.finish()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # e.g. a file of that name is in the way
+        raise PrivsemError(f"cannot create the output folder {out}: {e.strerror or e}") from None
     report = {"role": role, "sample_rate": sample_rate, **source,
               "frames_detected": len(rx.frames), "crc_failures": rx.reassembler.crc_failures,
               "frames": frame_report(rx.frames, sample_rate), "messages": []}

@@ -44,8 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("privsem: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as e:  # a group without its command: name them, in one line
+        group = e.ctx.command
+        names = ", ".join(group.list_commands(e.ctx)) if isinstance(group, click.Group) else ""
+        click.echo(f"privsem: error: {e.ctx.command_path} needs a command"
+                   + (f" ({names})" if names else "") + f"; see {e.ctx.command_path} --help", err=True)
+        return e.exit_code
     except click.ClickException as e:  # usage errors: one line, not click's three
-        click.echo(f"privsem: error: {e.format_message()}", err=True)
+        message = " ".join(e.format_message().splitlines())  # it may quote arguments holding line breaks
+        click.echo(f"privsem: error: {message}", err=True)
         return e.exit_code
     except PrivsemError as e:
         click.echo(f"privsem: error: {e}", err=True)

@@ -133,10 +133,11 @@ class PrivacyDB:
         try:
             manifest = json.loads(mpath.read_text())
             ok = manifest.get("format") == FORMAT
-        except (ValueError, UnicodeDecodeError, AttributeError):
+        except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
             ok = False
         if not ok:
             raise PrivsemError(f"not a privacy database: {mpath} is not a {FORMAT} manifest")
+        _check_manifest(manifest, mpath)
         for rel, digest in manifest["files"].items():
             p = root / rel
             if not p.is_file():
@@ -485,6 +486,44 @@ class PrivacyDB:
 
     def _write(self) -> None:
         crypto.write_durable(self.root / "manifest.json", (json.dumps(self._m, indent=2) + "\n").encode())
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _check_manifest(m: dict, mpath: Path) -> None:
+    """The manifest's structure, before anything reads it: ``files`` maps paths inside
+    the DB to sha256 hex digests, ``key`` is 32 bytes of hex, every entity has a prompt,
+    sample paths, a feature path and a numeric threshold.
+
+    Raises:
+        PrivsemError: naming the first field that is wrong.
+    """
+    def bad(what: str) -> PrivsemError:
+        return PrivsemError(f"not a privacy database: {mpath}: {what}")
+
+    files = m.get("files")
+    if not isinstance(files, dict):
+        raise bad("'files' must be a table of path → sha256")
+    for rel, digest in files.items():
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise bad(f"file {rel!r} is not a path inside the database")
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise bad(f"file {rel!r} has no sha256 digest")
+    if not isinstance(m.get("key"), str) or not _HEX64.match(m["key"]):
+        raise bad("'key' must be 64 hex digits")
+    if not isinstance(m.get("encoder"), str):
+        raise bad("'encoder' must be a name")
+    ents = m.get("entities")
+    if not isinstance(ents, dict):
+        raise bad("'entities' must be a table")
+    for name, e in ents.items():
+        ok = (isinstance(e, dict) and isinstance(e.get("prompt"), str) and isinstance(e.get("feature"), str)
+              and isinstance(e.get("samples"), list) and all(isinstance(x, str) for x in e["samples"])
+              and isinstance(e.get("threshold"), (int, float)) and not isinstance(e.get("threshold"), bool))
+        if not ok:
+            raise bad(f"entity {name!r} needs a prompt, samples, a feature and a numeric threshold")
 
 
 @functools.lru_cache(maxsize=2)

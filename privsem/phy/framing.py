@@ -18,6 +18,9 @@ from .modem import MAX_PAYLOAD_SYMBOLS, Frame, Modem
 from .ofdm import N_DATA
 
 
+MAX_MESSAGE_UNITS = 1 << 25  # 33 M symbols (256 MiB of complex64): far above a 4K image's JSCC payload
+
+
 def units_per_frame(mode: int, mcs: int = 0, max_symbols: int = MAX_PAYLOAD_SYMBOLS) -> int:
     """Largest payload per frame: data values (analog) or whole-codeword bytes (digital)."""
     if mode == MODE_DIGITAL:
@@ -77,6 +80,11 @@ class Message:
         return not self.lost
 
 
+def _message_fields(h: Header) -> Header:
+    """What every frame of one message has in common (all but seq, offset, n_units)."""
+    return replace(h, seq=0, offset=0, n_units=0)
+
+
 class Reassembler:
     """Collect frames (any order, duplicates ignored) into messages keyed by msg_id.
     Frames with a failed header CRC, a cut-off payload or a damaged payload are not
@@ -96,7 +104,15 @@ class Reassembler:
         if frame.damaged:
             self.damaged += 1
             return
-        self.frames.setdefault(frame.header.msg_id, {}).setdefault(frame.header.seq, frame)
+        h = frame.header
+        per = units_per_frame(h.mode, h.mcs)
+        if (h.seq >= h.n_frames or h.offset + h.n_units > h.total or h.n_units > per
+                or h.total > min(h.n_frames * per, MAX_MESSAGE_UNITS)):
+            return  # a header split() never makes: it has no place in a message (and must not size memory)
+        got = self.frames.setdefault(h.msg_id, {})
+        if got and _message_fields(next(iter(got.values())).header) != _message_fields(h):
+            return  # another message under the same msg_id: keep the first one's frames
+        got.setdefault(h.seq, frame)
 
     def message(self, msg_id: int) -> Message | None:
         """The message so far (None if no frame of it arrived)."""

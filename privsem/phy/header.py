@@ -26,6 +26,8 @@ from dataclasses import astuple, dataclass
 import numpy as np
 import torch
 
+from .digital import MCS
+
 VERSION = 1
 _FMT = ">BBBBBHHHHHIII8s"
 HEADER_BYTES = struct.calcsize(_FMT)  # 35
@@ -83,12 +85,13 @@ class Header:
 
     @classmethod
     def unpack(cls, data: bytes) -> Header | None:
-        """Parse 39 bytes; None when the CRC-32 or the version does not match."""
+        """Parse 39 bytes; None when the CRC-32 or the version does not match, or the
+        mode or (digital) MCS is not one this receiver knows."""
         body, crc = data[:HEADER_BYTES], data[HEADER_BYTES : HEADER_BYTES + 4]
         if len(data) < HEADER_BYTES + 4 or struct.unpack(">I", crc)[0] != zlib.crc32(body):
             return None
         f = struct.unpack(_FMT, body)
-        if f[0] != VERSION:
+        if f[0] != VERSION or f[1] not in (MODE_ANALOG, MODE_DIGITAL) or (f[1] == MODE_DIGITAL and f[3] not in MCS):
             return None
         return cls(version=f[0], mode=f[1], codec_id=f[2], mcs=f[3], flags=f[4], msg_id=f[5], seq=f[6],
                    n_frames=f[7], height=f[8], width=f[9], n_units=f[10], offset=f[11], total=f[12],

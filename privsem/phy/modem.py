@@ -254,6 +254,9 @@ class Modem:
             with ``header=None``), and how many leading samples of ``y`` are done with.
         """
         y = np.ascontiguousarray(y, np.complex64)
+        finite = np.isfinite(y)
+        if not finite.all():  # NaN/inf samples (a corrupt file) carry nothing: erase them
+            y = np.where(finite, y, np.complex64(0))
         metric, P = autocorrelation_metric(y)
         runs = find_plateaus(metric, self.threshold)
         cands = []

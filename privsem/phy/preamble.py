@@ -72,8 +72,12 @@ def autocorrelation_metric(y: np.ndarray, step: int = STF_PERIOD) -> tuple[np.nd
     eb = (b.real * b.real + b.imag * b.imag).reshape(n_blocks, step).sum(axis=1)
 
     def window_sums(v: np.ndarray) -> np.ndarray:
-        c = np.concatenate([np.zeros(1, v.dtype), np.cumsum(v, dtype=np.complex128 if v.dtype.kind == "c" else np.float64)])
-        return c[per:] - c[:-per]
+        # Added block by block, not as differences of a running sum: a burst of huge
+        # (or overflowing) samples then spoils only the windows that contain it.
+        out = v[:m].astype(np.complex128 if v.dtype.kind == "c" else np.float64)
+        for k in range(1, per):
+            out += v[k : k + m]
+        return out
 
     P = window_sums(prod).astype(np.complex64)
     e0, e1 = window_sums(ea).astype(np.float32), window_sums(eb).astype(np.float32)
@@ -99,6 +103,8 @@ def fine_timing(y: np.ndarray, search_from: int, search_to: int) -> int:
     seg = y[lo : hi + N_FFT]
     corr = np.abs(np.correlate(seg, LTF_SYMBOL, mode="valid"))
     corr = corr + np.concatenate([corr[N_FFT:], np.zeros(min(N_FFT, corr.size))])[: corr.size]
+    if not np.isfinite(corr).all():  # samples so large that the correlation overflowed
+        return -1
     peak = int(np.argmax(corr))
     early = corr[max(peak - 6, 0) : peak + 1]
     first = int(np.flatnonzero(early >= 0.5 * corr[peak])[0]) + max(peak - 6, 0)

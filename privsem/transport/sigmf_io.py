@@ -6,6 +6,7 @@ the global object)."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -71,13 +72,29 @@ def read_sigmf(path: str | Path) -> tuple[np.ndarray, dict]:
     if dtype != DATATYPE:
         raise PrivsemError(f"{meta_p}: datatype {dtype!r} is not supported (need {DATATYPE})")
     rate = info.get("core:sample_rate")
-    if not isinstance(rate, (int, float)) or rate <= 0:
+    if not _is_number(rate) or rate <= 0:
         raise PrivsemError(f"{meta_p}: no valid core:sample_rate")
     size = data_p.stat().st_size
     if size % 8:
         raise PrivsemError(f"{data_p}: {size} bytes is not a whole number of cf32_le samples")
     captures = meta.get_captures()
     freq = captures[0].get("core:frequency", 0.0) if captures else 0.0
+    if not _is_number(freq):
+        raise PrivsemError(f"{meta_p}: core:frequency {freq!r:.40} is not a number")
+    try:
+        notes = json.loads(info.get("privsem:notes", "{}"))
+    except (TypeError, ValueError, RecursionError):
+        notes = None
+    if not isinstance(notes, dict):
+        raise PrivsemError(f"{meta_p}: privsem:notes is not a JSON object")
     samples = np.fromfile(data_p, dtype="<c8").astype(np.complex64)
-    return samples, {"sample_rate": float(rate), "center_freq": float(freq),
-                     "notes": json.loads(info.get("privsem:notes", "{}"))}
+    return samples, {"sample_rate": float(rate), "center_freq": float(freq), "notes": notes}
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
