@@ -36,6 +36,7 @@ class ExperimentPlan:
     eve_offset_db: float = -10.0
     psr_db: float = 0.0
     psrs: tuple = (-10.0, -5.0, 0.0, 3.0, 6.0)  # the perturbation power sweep (10 dB)
+    perturb_steps: int = 150  # optimization steps per codebook entry
     limit: int = 0  # training images (0: all)
     test_limit: int = 0
     phy_check: tuple = ("model", "software", "gnuradio")
@@ -88,7 +89,7 @@ def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True
         rows = [r for r in old["rows"] if r.get("experiment") not in redo]
         spent = float(old.get("seconds", 0.0))
     want = lambda e: not redo or e in redo  # noqa: E731
-    pert = PerturbationConfig(psr_db=plan.psr_db)
+    pert = PerturbationConfig(psr_db=plan.psr_db, steps=plan.perturb_steps)
     for ds in plan.datasets:
         base = MultitaskEvalConfig(dataset=ds, eve_offset_db=plan.eve_offset_db, limit=plan.test_limit,
                                    perturbation=pert)

@@ -10,7 +10,7 @@ from privsem.multitask.experiments import BEGIN, END, ExperimentPlan, markdown, 
 
 def test_tiny_plan_end_to_end_and_resumes(tmp_path):
     plan = ExperimentPlan(datasets=("mnist",), dims=(2, 4), defence_dim=4, snrs=(10.0,), epochs={"mnist": 2},
-                          tradeoffs=(0.1, 1.0), psrs=(-10.0, 3.0), limit=600, test_limit=200, phy_check=("model", "software"),
+                          tradeoffs=(0.1, 1.0), psrs=(-10.0, 3.0), perturb_steps=40, limit=600, test_limit=200, phy_check=("model", "software"),
                           phy_test_limit=100)
     out = tmp_path / "mt"
     result = run_experiments(out, plan, progress=False)
