@@ -77,6 +77,14 @@ PILOT_ERROR_LIMIT = 10.0  # per-symbol pilot error ratio above which a payload i
 PILOT_EVM_FLOOR = 0.03  # −15 dB: model error (fading within the frame) allowed on top of the noise
 
 
+def pilot_products(G: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pilots weighted by their channel gain (maximum-ratio: faded pilots count less),
+    ``z`` complex ``(m, 8)``, and the products of neighbouring pilots ``(m,)``, whose
+    angle is the timing-drift phase step between them."""
+    z = G[:, bins(PILOTS)] * np.conj(H[bins(PILOTS)] * PILOT_VALUES)
+    return z, np.sum(z[:, 1:] * np.conj(z[:, :-1]), axis=1)
+
+
 def pilot_error(G: np.ndarray, H: np.ndarray, sigma2: float) -> np.ndarray:
     """Per-OFDM-symbol pilot error ratio of grid ``G`` complex ``(m, 128)`` against the
     LTF channel ``H``: what is left on the 8 pilots after one complex gain and one
@@ -85,12 +93,10 @@ def pilot_error(G: np.ndarray, H: np.ndarray, sigma2: float) -> np.ndarray:
     :data:`PILOT_ERROR_LIMIT` when the symbol's samples are not the frame's (a slipped
     window after dropped or repeated samples, a noise burst, another signal).
     float32 ``(m,)``."""
-    hp = H[bins(PILOTS)] * PILOT_VALUES
-    z = G[:, bins(PILOTS)] * np.conj(hp)
-    pairs = np.sum(z[:, 1:] * np.conj(z[:, :-1]), axis=1)
+    z, pairs = pilot_products(G, H)
     psi = np.angle(pairs) / np.diff(PILOTS)[0]
     zr = z * np.exp(-1j * np.outer(psi, PILOTS))
-    p2 = np.abs(hp) ** 2
+    p2 = np.abs(H[bins(PILOTS)]) ** 2  # |PILOT_VALUES| = 1
     g = np.sum(zr, axis=1, keepdims=True) / max(float(np.sum(p2)), 1e-20)
     resid = np.sum(np.abs(zr - g * p2) ** 2, axis=1)
     scale = np.sum(sigma2 * p2 + PILOT_EVM_FLOOR * p2**2)
@@ -214,10 +220,8 @@ class Modem:
         """Per-symbol phase correction from the pilots: common phase φ_m and timing-drift
         slope ψ_m (rad per subcarrier). Returns complex64 ``(m, 100)`` multipliers for
         the data subcarriers."""
-        # Pilots weighted by their channel gain (maximum-ratio): faded pilots count less.
-        z = G[:, bins(PILOTS)] * np.conj(H[bins(PILOTS)] * PILOT_VALUES)
+        z, pairs = pilot_products(G, H)
         spacing = np.diff(PILOTS)[0]
-        pairs = np.sum(z[:, 1:] * np.conj(z[:, :-1]), axis=1)
         m = np.arange(G.shape[0])
         if G.shape[0] >= 16:  # timing drift is linear in time (clock offset): fit a line
             psi = np.angle(pairs) / spacing
