@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -19,29 +20,41 @@ from .errors import PrivsemError
 from .imageio import load_image, save_image
 from .metrics.image import mask_iou
 
-from .transport.links import SAMPLE_RATE, through_gnuradio, through_software
+from .transport.links import SAMPLE_RATE, sim_channel, through_software
+from .view.events import NullPublisher
 
 
 def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, channel: str,
                  out_dir: str | Path, seed: int = 0, eve_snr_db: float | None = None,
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
-                 timeout_s: float = 60.0, kn: str | None = None, recovery=None) -> dict:
+                 timeout_s: float = 60.0, kn: str | None = None, recovery=None, pub=None,
+                 gui: bool = False, gui_hold: float | None = 0) -> dict:
     """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report.
 
     ``recovery``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion, Bob's
-    model fine-tuned on the DB, Eve's the base model)."""
+    model fine-tuned on the DB, Eve's the base model). ``pub``: a
+    :class:`~privsem.view.events.Publisher` for ``privsem view``. ``gui``: run
+    ``sim_channel_gui`` (needs ``via="gnuradio"`` and a display) and keep its window up
+    ``gui_hold`` seconds after the run (None: until it is closed)."""
+    from .view.gui import gui_flowgraph, hold
+    from .view.tap import ConstellationFeed
+
     if channel not in CHANNELS:
         raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     if via not in ("software", "gnuradio"):
         raise PrivsemError(f"unknown transport {via!r} (known: software, gnuradio)")
+    if gui:
+        if via != "gnuradio":
+            raise PrivsemError("--gui shows the GNU Radio flowgraph: use it with --via gnuradio")
+        gui_flowgraph("sim_channel")
+    pub = pub or NullPublisher()
     image = load_image(image_path)
+    pub.image("original", image, caption=Path(image_path).name)
     from .codec import load_codec
     from .database import PrivacyDB
     from .guard import Guard
-    from .metrics.report import role_metrics
-    from .pipeline import StreamReceiver, frame_report, receive_image, transmit_image
-    from .recovery import RecoveryOptions, build_recovery
+    from .pipeline import transmit_image
     from .text import default_text_encoder
 
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
@@ -51,18 +64,52 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)
+    pub.guard(tx.guard)
+    pub.image("guarded", tx.guarded, caption=f"sent: {tx.guard.entity or 'nothing'} removed")
     t1 = time.perf_counter()
-    if via == "software":
-        rx_samples = through_software(tx.samples, channel, snr_db, eve_snr_db, seed, impairments)
-    else:
-        rx_samples = through_gnuradio(tx.samples, channel, snr_db, eve_snr_db, seed, impairments, timeout_s)
-    t2 = time.perf_counter()
+    with ExitStack() as stack:
+        feed = stack.enter_context(ConstellationFeed()) if gui else None
+        if via == "software":
+            rx_samples = through_software(tx.samples, channel, snr_db, eve_snr_db, seed, impairments)
+        else:
+            ch = stack.enter_context(sim_channel(channel, snr_db, eve_snr_db, seed, impairments,
+                                                 feed.endpoints if feed else None))
+            rx_samples = ch.send(tx.samples, timeout_s)
+        t2 = time.perf_counter()
+        report, results, timings = _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed,
+                                                 recovery, pub, feed, t2 - t1)
+        if gui:
+            hold(ch.flowgraph, gui_hold)
+    report.update({"snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
+                   "impairments": impairments})
+    timings["total"] = time.perf_counter() - t0
+    report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_image(out / "guarded.png", tx.guarded)
+    save_image(out / "mask.png", tx.guard.mask)
+    for role, (recovered, mask_hat) in results.items():
+        save_image(out / f"{role}.png", recovered)
+        save_image(out / f"{role}_mask.png", mask_hat)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed, recovery, pub, feed,
+                  t_channel: float) -> tuple[dict, dict, dict]:
+    """Bob's and Eve's receivers on their streams: the report's receiver part, the
+    recovered images and masks, and the timings."""
+    from .metrics.report import role_metrics
+    from .pipeline import StreamReceiver, frame_report, receive_image
+    from .recovery import RecoveryOptions, build_recovery
+    from .view.tap import FrameTap, feed_live
+
     opts = recovery or RecoveryOptions()
     recoveries = {r: build_recovery(r, opts, db if r == "bob" else None, text) for r in ("bob", "eve")}
-    results, timings = {}, {**tx.timings, "channel": t2 - t1}
+    results, timings = {}, {**tx.timings, "channel": t_channel}
     report = {
-        "snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
-        "impairments": impairments, "image": str(image_path), "recovery": {r: v.name for r, v in recoveries.items()}, "shape": list(image.shape[:2]),
+        "image": str(image_path), "recovery": {r: v.name for r, v in recoveries.items()}, "shape": list(image.shape[:2]),
         "n_samples": int(tx.samples.size),
         "guard": {"entity": tx.guard.entity, "prompt": tx.guard.prompt, "score": round(float(tx.guard.score), 4),
                   "mask_fraction": round(float(tx.guard.mask.mean()), 4)},
@@ -71,8 +118,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     for role in ("bob", "eve"):
         t_r = time.perf_counter()
         rx = StreamReceiver()
-        rx.feed(rx_samples[role])
-        rx.finish()
+        tap = FrameTap(pub, role, SAMPLE_RATE, feed)
+        feed_live(rx, rx_samples[role], tap)
         msg = rx.reassembler.message(tx.header.msg_id)
         if msg is None:  # every frame lost (e.g. a deep fade): report it, show nothing
             res = None
@@ -98,15 +145,9 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                      "crc_failures": rx.reassembler.crc_failures,
                      "frames": frame_report(rx.frames, SAMPLE_RATE)}
         report[role] = m
-    timings["total"] = time.perf_counter() - t0
-    report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_image(out / "guarded.png", tx.guarded)
-    save_image(out / "mask.png", tx.guard.mask)
-    for role, (recovered, mask_hat) in results.items():
-        save_image(out / f"{role}.png", recovered)
-        save_image(out / f"{role}_mask.png", mask_hat)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
+        tap.summary(n_frames, m["link"]["frames_received"], len(m["link"]["frames_lost"]),
+                    rx.reassembler.crc_failures, rx.reassembler.damaged, m["link"]["snr_est_db"])
+        pub.image(role, recovered, caption="every frame lost" if res is None else
+                  f"restored as {res.entity}" if res.entity else "recovered without the DB")
+        pub.result(role, m, label=Path(image_path).name, entity=tx.guard.entity)
+    return report, results, timings

@@ -80,7 +80,8 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     return info
 
 
-def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_messages: int, record):
+def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_messages: int, record,
+                 tap=None):
     from .transport import ZmqPull
 
     parts = []
@@ -98,7 +99,9 @@ def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_
             last_data = time.monotonic()
             if record is not None:
                 parts.append(chunk)
-            receiver.feed(chunk)
+            frames = receiver.feed(chunk)
+            if tap is not None:
+                tap(frames, receiver.reassembler)
             done = [m for i in receiver.reassembler.msg_ids()
                     if (m := receiver.reassembler.message(i)) is not None and m.complete]
             if len(done) >= want_messages:
@@ -108,19 +111,70 @@ def _collect_zmq(endpoint: str, timeout_s: float, idle_s: float, receiver, want_
     return np.concatenate(parts) if parts else None
 
 
+class _Scorer:
+    """Scores of a received image against the ``--reference`` the transmitter sent: PSNR
+    and SSIM whole and, with a DB to find the privacy region (the guard's M on the
+    reference), inside it, and the identity decision. The DB only scores; Eve's
+    decoding never sees it."""
+
+    def __init__(self, reference_path, score_db, pub) -> None:
+        from .database import PrivacyDB
+        from .guard import Guard, apply_guard
+
+        self.reference = load_image(reference_path)
+        pub.image("original", self.reference, caption=f"reference: {Path(reference_path).name}")
+        self.guard = Guard(PrivacyDB.open(score_db)) if score_db is not None else None
+        if self.guard is not None:
+            self.g = self.guard(self.reference)
+            pub.guard(self.g)
+            pub.image("guarded", apply_guard(self.reference, self.g.mask),
+                      caption=f"what the guard sends: {self.g.entity or 'nothing'} removed")
+
+    def __call__(self, recovered: np.ndarray) -> dict:
+        from .metrics.report import role_metrics
+
+        if recovered.shape != self.reference.shape:
+            raise PrivsemError(f"--reference is {self.reference.shape[0]}×{self.reference.shape[1]} but the "
+                               f"message is {recovered.shape[0]}×{recovered.shape[1]}")
+        if self.guard is None:
+            m = role_metrics(self.reference, recovered, np.zeros(recovered.shape[:2], bool), (None, float("nan")), None)
+            m["identity_recognized"] = None
+        else:
+            m = role_metrics(self.reference, recovered, self.g.mask, self.guard.identify(recovered), self.g.entity)
+            if self.g.entity is None:
+                m["identity_recognized"] = None
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
+
+
 def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq_path=None,
             timeout_s: float = 30.0, idle_s: float = 2.0, messages: int = 1, record=None,
             sample_rate: float = 2e6, radio: str | None = None, center_freq: float = 0.0,
-            gain: float | None = None, recovery_opts=None) -> dict:
+            gain: float | None = None, recovery_opts=None, reference=None, score_db=None, pub=None,
+            gui: bool = False, gui_hold: float | None = 0) -> dict:
     """Receive, decode and recover every message found; write images and report.json.
-    ``recovery_opts``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion)."""
+
+    ``recovery_opts``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion).
+    ``reference``: the image the transmitter sent, to score each message against (its
+    privacy region and the identity decision need a DB: Bob's ``db_dir``, or
+    ``score_db`` for Eve). ``pub``: a :class:`~privsem.view.events.Publisher`. ``gui``:
+    the radio's GUI flowgraph (``--radio`` only), up ``gui_hold`` s after the run."""
+    from contextlib import ExitStack
+
+    from .view.events import NullPublisher
+    from .view.gui import gui_flowgraph, hold
+    from .view.tap import ConstellationFeed, FrameTap
+
     if role not in ("bob", "eve"):
         raise PrivsemError(f"unknown role {role!r} (bob or eve)")
     if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
         raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
     profile = _radio_params(radio, "rx", center_freq, sample_rate, gain) if radio else None
-    from .pipeline import StreamReceiver, frame_report, receive_image
+    if gui and profile is None:
+        raise PrivsemError("--gui shows the radio's GUI flowgraph: use it with --radio")
+    rx_flowgraph = gui_flowgraph(profile.flowgraph_name("rx")) if gui else profile.flowgraph_name("rx") if profile else None
+    from .pipeline import StreamReceiver
 
+    pub = pub or NullPublisher()
     db = None
     if role == "bob":
         if db_dir is None:
@@ -128,33 +182,56 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
         from .database import PrivacyDB
 
         db = PrivacyDB.open(db_dir)
-    rx = StreamReceiver()
-    source = {}
-    if iq_path is not None:
-        from .transport.sigmf_io import read_sigmf
+    if score_db is None and role == "bob":
+        score_db = db_dir
+    scorer = _Scorer(reference, score_db, pub) if reference is not None else None
+    with ExitStack() as stack:
+        rx = StreamReceiver()
+        fg = None
+        if iq_path is not None:
+            from .transport.sigmf_io import read_sigmf
+            from .view.tap import feed_live
 
-        samples, meta = read_sigmf(iq_path)
-        sample_rate = meta["sample_rate"]
-        source = {"iq": str(iq_path), "center_freq": meta["center_freq"]}
-        rx.feed(samples)
-    elif profile is not None:
-        from .transport import free_tcp_endpoint
-        from .transport.gnuradio import Flowgraph
+            samples, meta = read_sigmf(iq_path)
+            sample_rate = meta["sample_rate"]
+            source = {"iq": str(iq_path), "center_freq": meta["center_freq"]}
+            tap = FrameTap(pub, role, sample_rate)
+            feed_live(rx, samples, tap)
+        else:
+            feed = stack.enter_context(ConstellationFeed((role,))) if gui else None
+            tap = FrameTap(pub, role, sample_rate, feed)
+            if profile is not None:
+                from .transport import free_tcp_endpoint
+                from .transport.gnuradio import Flowgraph
 
-        ep = free_tcp_endpoint()
-        params = profile.flowgraph_params("rx", center_freq, sample_rate, gain, zmq_addr=ep)
-        with Flowgraph(profile.flowgraph_name("rx"), **params):
-            recorded = _collect_zmq(ep, timeout_s, idle_s, rx, messages, record)
-        source = {"radio": profile.name, "center_freq": center_freq}
-    else:
-        recorded = _collect_zmq(zmq_endpoint, timeout_s, idle_s, rx, messages, record)
-        source = {"zmq": zmq_endpoint}
-    if iq_path is None and record is not None and recorded is not None:
-        from .transport.sigmf_io import write_sigmf
+                ep = free_tcp_endpoint()
+                params = profile.flowgraph_params("rx", center_freq, sample_rate, gain, zmq_addr=ep)
+                if gui:
+                    params["const_addr"] = feed.endpoints[role]
+                fg = stack.enter_context(Flowgraph(rx_flowgraph, **params))
+                recorded = _collect_zmq(ep, timeout_s, idle_s, rx, messages, record, tap)
+                source = {"radio": profile.name, "center_freq": center_freq}
+            else:
+                recorded = _collect_zmq(zmq_endpoint, timeout_s, idle_s, rx, messages, record, tap)
+                source = {"zmq": zmq_endpoint}
+            if record is not None and recorded is not None:
+                from .transport.sigmf_io import write_sigmf
 
-        source["recorded"] = str(write_sigmf(record, recorded, sample_rate, center_freq,
-                                             description="privsem rx capture"))
-    rx.finish()
+                source["recorded"] = str(write_sigmf(record, recorded, sample_rate, center_freq,
+                                                     description="privsem rx capture"))
+            tap(rx.finish(), rx.reassembler)
+        report = _decode_all(role, rx, db, recovery_opts, out_dir, source, sample_rate, scorer, tap)
+        if fg is not None and gui:
+            hold(fg, gui_hold)
+    return report
+
+
+def _decode_all(role: str, rx, db, recovery_opts, out_dir, source: dict, sample_rate: float, scorer, tap) -> dict:
+    """Every message the receiver reassembled: decode, recover, score (and show them
+    through ``tap``'s publisher); write the images and report.json."""
+    from .pipeline import frame_report, receive_image
+
+    pub = tap.pub
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -181,10 +258,24 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
         name = f"{role}.png" if len(ids) == 1 else f"{role}_{i}.png"
         save_image(out / name, res.recovered)
         save_image(out / name.replace(".png", "_received.png"), res.a_hat)
-        report["messages"].append({
-            "msg_id": i, "image": name, "shape": [msg.header.height, msg.header.width],
-            "frames_sent": msg.header.n_frames, "frames_received": len(msg.frames),
-            "frames_lost": msg.lost, "lost_units": [list(u) for u in msg.lost_units], "snr_est_db": round(res.snr_db, 2),
-            "entity": res.entity, "prompt": res.prompt})
+        entry = {"msg_id": i, "image": name, "shape": [msg.header.height, msg.header.width],
+                 "frames_sent": msg.header.n_frames, "frames_received": len(msg.frames),
+                 "frames_lost": msg.lost, "lost_units": [list(u) for u in msg.lost_units],
+                 "snr_est_db": round(res.snr_db, 2), "entity": res.entity, "prompt": res.prompt}
+        tap.summary(msg.header.n_frames, len(msg.frames), len(msg.lost), rx.reassembler.crc_failures,
+                    rx.reassembler.damaged, entry["snr_est_db"])
+        pub.image(role, res.recovered, caption=f"message {i}" + (f", restored as {res.entity}" if res.entity else ""))
+        if scorer is not None:
+            try:
+                entry["metrics"] = scorer(res.recovered)
+            except PrivsemError as e:  # keep the message; say why it has no scores
+                import warnings
+
+                warnings.warn(f"message {i} not scored: {e}", stacklevel=1)
+                entry["metrics"] = {"error": str(e)}
+            else:
+                pub.result(role, entry["metrics"], label=f"message {i}",
+                           entity=scorer.g.entity if scorer.guard else None)
+        report["messages"].append(entry)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

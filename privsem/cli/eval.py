@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from .options import view_option
 
 
 @cli.command("eval")
@@ -20,7 +21,8 @@ from . import cli
 @click.option("--restart", is_flag=True, help="Discard finished units of an earlier run in --out.")
 @click.option("--report", "report", type=click.Path(path_type=Path), default=None,
               help="Markdown report path (default: OUT/results.md).")
-def eval_cmd(config, out_dir, workers, transport, joint, restart, report) -> None:
+@view_option("eval")
+def eval_cmd(config, out_dir, workers, transport, joint, restart, report, pub) -> None:
     """Bob and Eve over an SNR grid with ablations: results.json/.csv, Figs. 4–6, claims."""
     import shlex
 
@@ -28,7 +30,7 @@ def eval_cmd(config, out_dir, workers, transport, joint, restart, report) -> Non
     from ..eval.report import markdown
 
     cfg = load_config(config, {"workers": workers, "transport": transport, "joint": joint})
-    result = run_eval(cfg, out_dir, restart=restart)
+    result = run_eval(cfg, out_dir, restart=restart, pub=pub)
     md = report or out_dir / "results.md"
     command = " ".join(["privsem eval"] + [f"{k} {shlex.quote(str(v))}" for k, v in
                         (("--config", config), ("--joint", joint), ("--out", out_dir), ("--report", report)) if v is not None])

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import recovery_options
+from .options import gui_options, recovery_options, view_option
 
 
 @cli.command()
@@ -30,14 +30,17 @@ from .options import recovery_options
               help="JSCC safetensors (default: the committed models/jscc_small.safetensors).")
 @click.option("--kn", default=None, help="Bandwidth ratio k/n of the JSCC (1/6, 1/12, 1/24; default: the largest).")
 @recovery_options
+@gui_options
+@view_option("loopback")
 def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
-             timeout_s, codec_path, kn, recovery) -> None:
+             timeout_s, codec_path, kn, recovery, gui, gui_hold, pub) -> None:
     """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
     r = run_loopback(image, db_dir, snr_db, channel, out_dir, seed=seed, eve_snr_db=eve_snr_db,
                      codec_path=codec_path, via=via, impairments=impairments,
-                     design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn, recovery=recovery)
+                     design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn, recovery=recovery,
+                     pub=pub, gui=gui, gui_hold=gui_hold)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "
                f"mask={100 * g['mask_fraction']:.1f}%")

@@ -51,3 +51,41 @@ def recovery_options(f):
         return f(*args, **kw)
 
     return wrapper
+
+
+def view_option(command: str):
+    """``--view [ENDPOINT]``: publish the run to ``privsem view`` (default endpoint
+    :data:`~privsem.view.events.DEFAULT_EVENTS`; also ``$PRIVSEM_VIEW``). The command gets
+    a ``pub`` keyword: a live :class:`~privsem.view.events.Publisher` or a null one,
+    which announces the run and ends it with how the command ended."""
+    import functools
+
+    from ..view.events import DEFAULT_EVENTS
+
+    def decorate(f):
+        @click.option("--view", "view", default=None, is_flag=False, flag_value=DEFAULT_EVENTS,
+                      envvar="PRIVSEM_VIEW", metavar="[ENDPOINT]",
+                      help=f"Show the run live in `privsem view` (its events endpoint; default {DEFAULT_EVENTS}).")
+        @functools.wraps(f)
+        def wrapper(*args, view, **kw):
+            from ..errors import PrivsemError
+            from ..view.events import publisher
+
+            if view is not None and "://" not in view:
+                raise PrivsemError(f"--view takes an events endpoint like {DEFAULT_EVENTS}, not {view!r} "
+                                   "(write --view=ENDPOINT, or put --view after the arguments)")
+            with publisher(view, command) as pub:
+                return f(*args, pub=pub, **kw)
+
+        return wrapper
+
+    return decorate
+
+
+def gui_options(f):
+    """``--gui`` and ``--gui-hold SECONDS``."""
+    f = click.option("--gui-hold", type=float, default=None,
+                     help="With --gui: close the GUI this many seconds after the run (default: when you close it).")(f)
+    return click.option("--gui", is_flag=True,
+                        help="Run the QT GUI flowgraph: spectrum, waterfall, equalized constellation "
+                             "(needs a display).")(f)

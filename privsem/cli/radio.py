@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import recovery_options
+from .options import gui_options, recovery_options, view_option
 
 
 @cli.command()
@@ -58,16 +58,28 @@ def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, samp
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): receive from it.")
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz).")
 @click.option("--gain", type=float, default=None, help="RX gain in dB (radio; default: the profile's).")
+@click.option("--reference", type=click.Path(path_type=Path), default=None,
+              help="The image that was sent: score each message (PSNR, SSIM; region and identity with a DB).")
+@click.option("--score-db", type=click.Path(path_type=Path), default=None,
+              help="DB used only to score against --reference (Eve; Bob scores with --db). Never used to decode.")
 @recovery_options
+@gui_options
+@view_option("rx")
 def rx(role, db_dir, zmq_endpoint, iq_path, out_dir, timeout_s, idle_s, messages, record, sample_rate, radio,
-       center_freq, gain, recovery) -> None:
+       center_freq, gain, reference, score_db, recovery, gui, gui_hold, pub) -> None:
     """Receive, decode and recover; write the image(s) and report.json to --out."""
     from ..txrx import receive
 
     r = receive(role, out_dir, db_dir, zmq_endpoint, iq_path, timeout_s, idle_s, messages, record, sample_rate,
-                radio=radio, center_freq=center_freq, gain=gain, recovery_opts=recovery)
+                radio=radio, center_freq=center_freq, gain=gain, recovery_opts=recovery, reference=reference,
+                score_db=score_db, pub=pub, gui=gui, gui_hold=gui_hold)
     for m in r["messages"]:
         click.echo(f"{role}: message {m['msg_id']} {m['shape'][0]}×{m['shape'][1]}: frames "
                    f"{m['frames_received']}/{m['frames_sent']} (lost {m['frames_lost']}), "
                    f"SNR est {m['snr_est_db']:.1f} dB, entity {m['entity']} → {out_dir}/{m['image']}")
+        s = m.get("metrics")
+        if s and "error" not in s:
+            fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+            click.echo(f"{role}: vs --reference: PSNR {fmt(s['psnr'])} dB (region {fmt(s['psnr_region'])}), "
+                       f"SSIM {fmt(s['ssim'])}, identity recognized: {s['identity_recognized']}")
     click.echo(f"{r['frames_detected']} frames detected, {r['crc_failures']} header CRC failures")

@@ -65,7 +65,7 @@ def units(cfg: EvalConfig, n_images: int) -> list[Unit]:
 class _Worker:
     """Everything a process loads once: DB, guard, codecs, text encoder, recoveries."""
 
-    def __init__(self, cfg: EvalConfig, db_dir: str, out: str) -> None:
+    def __init__(self, cfg: EvalConfig, db_dir: str, out: str, view: tuple[str, str] | None = None) -> None:
         from ..codec import load_codec
         from ..database import PrivacyDB
         from ..guard import Guard
@@ -98,6 +98,10 @@ class _Worker:
         self.notext = DiffusionRecovery(self.rec["bob"].model, cfg.steps, name="diffusion-bob-notext")
         self.classical = OpenCVRecovery("telea")
         self._guarded: dict[int, object] = {}
+        from ..view.events import publisher
+
+        # the parent announces and ends the run; workers only add to it
+        self.pub = publisher(view[0], "eval", run=view[1], announce=False) if view else publisher(None, "eval")
 
     def _guard_result(self, i: int):
         if i not in self._guarded:
@@ -131,18 +135,20 @@ class _Worker:
                                       unit.point, r.rx_gain, timeout_s=cfg.timeout_s)
         return ys, tx
 
-    def _receive(self, y, tx, codec, recovery, role: str, seed: int):
+    def _receive(self, y, tx, codec, recovery, role: str, seed: int, tap=None):
         from ..pipeline import StreamReceiver, receive_image
 
         rx = StreamReceiver()
-        rx.feed(y)
-        rx.finish()
+        frames = rx.feed(y) + rx.finish()
         msg = rx.reassembler.message(tx.header.msg_id)
-        if msg is None:
-            return None, tx.header.n_frames
-        res = receive_image(msg, codec, recovery, role, db=self.db if role == "bob" else None,
-                            text_encoder=self.text, seed=seed)
-        return res, len(msg.lost)
+        res = None if msg is None else receive_image(msg, codec, recovery, role, db=self.db if role == "bob" else None,
+                                                     text_encoder=self.text, seed=seed)
+        lost = tx.header.n_frames if msg is None else len(msg.lost)
+        if tap is not None:
+            tap(frames, rx.reassembler)
+            tap.summary(tx.header.n_frames, tx.header.n_frames - lost, lost, rx.reassembler.crc_failures,
+                        rx.reassembler.damaged, round(res.snr_db, 2) if res else None)
+        return res, lost
 
     def run(self, unit: Unit) -> list[dict]:
         from ..codec.separated import SeparatedCodec, link_adaptation
@@ -178,10 +184,21 @@ class _Worker:
                 "mask_iou": (round(mask_iou(res.mask_hat, g.mask), 4)
                              if res is not None and (res.mask_hat | g.mask).any() else None)})
 
+        from ..guard import apply_guard
+        from ..transport.links import SAMPLE_RATE
+        from ..view.tap import FrameTap
+
+        where = f"{item.name}, {unit.channel} {unit.point:g} dB"
+        self.pub.image("original", item.image, caption=where)
+        self.pub.guard(g)
+        self.pub.image("guarded", apply_guard(item.image, g.mask), caption=f"{g.entity or 'nothing'} removed")
         ys, tx = self._send(item.image, g, self.codec, design, unit, seed)
         for role in ("bob", "eve"):
-            res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed)
+            tap = FrameTap(self.pub, role, SAMPLE_RATE)
+            res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed, tap)
             row("full", role, res.recovered if res else None, res, lost)
+            self.pub.image(role, res.recovered if res else np.full_like(item.image, 0.5), caption=where)
+            self.pub.result(role, rows[-1], label=where, entity=truth)
             if unit.image < cfg.fig4_images and unit.seed == cfg.seeds[0]:
                 self._save_example(unit, role, item.image, tx.guarded, res)
             if res is None:
@@ -228,7 +245,7 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int) -> None:
+def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int, view: tuple[str, str] | None = None) -> None:
     import warnings
 
     import torch
@@ -236,7 +253,7 @@ def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int) -> None:
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore", message=".*outside the range it was trained for.*")
     global _WORKER
-    _WORKER = _Worker(cfg, db_dir, out)
+    _WORKER = _Worker(cfg, db_dir, out, view)
 
 
 def _run(unit: Unit) -> tuple[str, list[dict] | None, str | None]:
@@ -276,9 +293,11 @@ def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path | None:
     return Path(cfg.db) if cfg.db else None
 
 
-def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True) -> dict:
+def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True, pub=None) -> dict:
     """Run (or finish) the evaluation in ``out``; returns ``{"rows": [...], ...}`` as
-    written to ``results.json`` (also ``results.csv`` and the figures)."""
+    written to ``results.json`` (also ``results.csv`` and the figures). ``pub``: a
+    :class:`~privsem.view.events.Publisher`; its workers publish each unit's images,
+    frames and scores into its run."""
     from .images import image_set
 
     out = Path(out)
@@ -290,10 +309,12 @@ def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: 
 
             db_dir = Path(tmp) / "db"
             build_example_db(db_dir)
-        return _run_all(cfg, out, images, db_dir, progress)
+        view = (pub.endpoint, pub.run) if getattr(pub, "run", None) else None
+        return _run_all(cfg, out, images, db_dir, progress, view)
 
 
-def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool) -> dict:
+def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool,
+             view: tuple[str, str] | None = None) -> dict:
     from tqdm import tqdm
 
     from .report import write_outputs
@@ -307,13 +328,13 @@ def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: b
     if todo:
         with log.open("a") as f:
             if cfg.workers == 1:
-                _init(cfg, str(db_dir), str(out), threads)
+                _init(cfg, str(db_dir), str(out), threads, view)
                 list(_stream(map(_run, todo), f, done, failed, bar))
             else:
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")
-                with ctx.Pool(cfg.workers, _init, (cfg, str(db_dir), str(out), threads)) as pool:
+                with ctx.Pool(cfg.workers, _init, (cfg, str(db_dir), str(out), threads, view)) as pool:
                     list(_stream(pool.imap_unordered(_run, todo), f, done, failed, bar))
     bar.close()
     order = {u.key: n for n, u in enumerate(units(cfg, len(images)))}

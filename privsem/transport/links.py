@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -30,10 +32,38 @@ def through_software(samples: np.ndarray, channel: str, snr_db: float, eve_snr_d
 def through_gnuradio(samples: np.ndarray, channel: str, snr_db: float, eve_snr_db: float, seed: int,
                      impairments: bool = False, timeout_s: float = 60.0) -> dict[str, np.ndarray]:
     """The same through ``flowgraphs/sim_channel`` (two receive branches) over ZMQ."""
+    with sim_channel(channel, snr_db, eve_snr_db, seed, impairments) as ch:
+        return ch.send(samples, timeout_s)
+
+
+class SimChannel:
+    """A running ``sim_channel`` flowgraph (see :func:`sim_channel`); ``send`` one transmission."""
+
+    def __init__(self, flowgraph, tx, pulls: dict, delays: dict[str, int]) -> None:
+        self.flowgraph, self._tx, self._pulls, self._delays = flowgraph, tx, pulls, delays
+
+    def send(self, samples: np.ndarray, timeout_s: float = 60.0) -> dict[str, np.ndarray]:
+        """complex64 ``(n,)`` in; ``{"bob": y_b, "eve": y_e}`` out, each ``n + TAIL + delay``."""
+        from .zmq import exchange
+
+        x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
+        counts = {r: x.size + d for r, d in self._delays.items()}
+        # Extra zeros push the last samples out of the flowgraph's filter histories and
+        # buffers; only the expected count is kept.
+        flush = np.zeros(FLUSH, np.complex64)
+        return exchange(self._tx, np.concatenate([x, flush]), self._pulls, counts, timeout_s,
+                        check=self.flowgraph.check)
+
+
+@contextmanager
+def sim_channel(channel: str, snr_db: float, eve_snr_db: float, seed: int, impairments: bool = False,
+                constellation: dict[str, str] | None = None) -> Iterator[SimChannel]:
+    """Start ``flowgraphs/sim_channel`` with this run's seeded draws (delays, block fade,
+    impairments), or its GUI variant ``sim_channel_gui`` when ``constellation`` maps
+    ``"bob"`` / ``"eve"`` to the ZMQ PUB endpoints its constellation sinks read."""
     from ..channel import Multipath
     from . import ZmqPull, ZmqPush, free_tcp_endpoint
     from .gnuradio import Flowgraph
-    from .zmq import exchange
 
     rng = np.random.default_rng(seed)
     params = {"samp_rate": SAMPLE_RATE, "seed": seed}
@@ -49,18 +79,18 @@ def through_gnuradio(samples: np.ndarray, channel: str, snr_db: float, eve_snr_d
             params |= {f"{role}_cfo_hz": float(rng.uniform(-0.02, 0.02) * SAMPLE_RATE),
                        f"{role}_gain": float(10 ** rng.uniform(-1, 1)),
                        f"{role}_taps": ",".join(repr(complex(t)) for t in taps)}
-    x = np.concatenate([samples, np.zeros(TAIL, np.complex64)])
+    name = "sim_channel"
+    if constellation is not None:
+        from ..view.gui import gui_flowgraph
+
+        name = gui_flowgraph(name)
+        params |= {f"{role}_const_addr": ep for role, ep in constellation.items()}
     with ZmqPush("tcp://127.0.0.1:*", bind=True) as tx:
         addrs = {"bob": free_tcp_endpoint(), "eve": free_tcp_endpoint()}
-        with Flowgraph("sim_channel", tx_addr=tx.endpoint, bob_addr=addrs["bob"], eve_addr=addrs["eve"],
-                       **params) as fg:
+        with Flowgraph(name, tx_addr=tx.endpoint, bob_addr=addrs["bob"], eve_addr=addrs["eve"], **params) as fg:
             with ZmqPull(addrs["bob"]) as bob, ZmqPull(addrs["eve"]) as eve:
-                counts = {"bob": x.size + params["bob_delay"], "eve": x.size + params["eve_delay"]}
-                # Extra zeros push the last samples out of the flowgraph's filter histories
-                # and buffers; only the expected count is kept.
-                flush = np.zeros(FLUSH, np.complex64)
-                return exchange(tx, np.concatenate([x, flush]), {"bob": bob, "eve": eve}, counts, timeout_s,
-                                check=fg.check)
+                yield SimChannel(fg, tx, {"bob": bob, "eve": eve},
+                                 {r: params[f"{r}_delay"] for r in ("bob", "eve")})
 
 
 def through_radios(samples: np.ndarray, tx_radio: str, rx_radios: dict[str, str], freq: float,
