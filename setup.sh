@@ -8,6 +8,8 @@
 #   - GNU Radio 3.10 from Debian (apt) into the system python3, when run as root or with
 #     passwordless sudo; otherwise the GNU Radio tests skip with a printed reason.
 #   - Fashion-MNIST from Debian (dataset-fashion-mnist) for `privsem multitask`, same rule.
+#   - for `./setup.sh test`: Debian's chromium, chromium-driver and Xvfb (the live view's
+#     browser tests and the GUI flowgraph screenshots), same rule.
 #   - a virtualenv in .venv with privsem and its Python dependencies (numpy 2 is fine
 #     there: privsem never imports gnuradio, flowgraphs run under /usr/bin/python3).
 # Environment overrides: PRIVSEM_VENV (venv path), PRIVSEM_TORCH (pip spec for torch and
@@ -37,6 +39,13 @@ apt_install() {
 setup_gnuradio() {
     if /usr/bin/python3 -c 'from gnuradio import gr, zeromq, blocks' 2>/dev/null; then return 0; fi
     apt_install gnuradio || log "GNU Radio not installed (needs root or sudo); its tests will skip"
+}
+
+setup_browser() {
+    # `privsem view`'s browser tests and the GUI flowgraph screenshots: Debian's headless
+    # chromium with its driver, and a virtual X server.
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v Xvfb >/dev/null && return 0
+    apt_install chromium chromium-driver xvfb xauth || log "chromium/Xvfb not installed (needs root or sudo); the browser and GUI tests will skip"
 }
 
 setup_datasets() {
@@ -103,6 +112,7 @@ case "$cmd" in
     test)
         setup_gnuradio
         setup_datasets
+        setup_browser
         setup_venv
         shift
         exec "$VENV/bin/python" -m pytest "$@"
