@@ -5,8 +5,10 @@ import signal
 import sys
 
 
-def parse():
+def parse(gui: bool = False):
     p = argparse.ArgumentParser()
+    if gui:  # the GUI variants' extra parameter
+        p.add_argument("--const-addr", required=True)
     for a in ("--freq", "--samp-rate", "--gain"):
         p.add_argument(a, type=float)
     p.add_argument("--dev-args", default="")
