@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,39 +78,6 @@ def _proc_status(pid: int | str = "self") -> dict:
     return {"rss_mb": round(rss, 1), "fds": fds}
 
 
-class _Drain:
-    """A thread that moves everything a ZMQ PULL receives into a list of chunks."""
-
-    def __init__(self, pull) -> None:
-        self.pull, self.chunks, self.count = pull, [], 0
-        self.lock = threading.Lock()
-        self.error: BaseException | None = None
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                chunk = self.pull.recv_some(0.1)
-                if chunk.size:
-                    with self.lock:
-                        self.chunks.append(chunk)
-                        self.count += chunk.size
-        except BaseException as e:  # noqa: BLE001 (reported by the main thread)
-            self.error = e
-
-    def take(self) -> np.ndarray:
-        with self.lock:
-            out = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.complex64)
-            self.chunks = []
-        return out
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2.0)
-
-
 def run_soak(cfg: SoakConfig, out: str | Path | None = None, progress: bool = True) -> dict:
     """Run the soak; returns the report (also written to ``out`` as JSON, also when the
     run stops early, with what was measured until then and the reason)."""
@@ -128,6 +94,7 @@ def run_soak(cfg: SoakConfig, out: str | Path | None = None, progress: bool = Tr
     from ..transport import ZmqPull, ZmqPush, free_tcp_endpoint
     from ..transport.gnuradio import Flowgraph, find_gnuradio_python
     from ..transport.links import SAMPLE_RATE
+    from ..transport.zmq import Drain
 
     cfg.check()
     if find_gnuradio_python() is None:
@@ -163,14 +130,14 @@ def run_soak(cfg: SoakConfig, out: str | Path | None = None, progress: bool = Tr
             Path(out).write_text(json.dumps(report, indent=1) + "\n")
 
     addrs = {r: free_tcp_endpoint() for r in ROLES}
-    drains: dict[str, _Drain] = {}
+    drains: dict[str, Drain] = {}
     try:
         with ZmqPush("tcp://127.0.0.1:*", bind=True, timeout_s=cfg.timeout_s) as push, \
                 Flowgraph("sim_channel", tx_addr=push.endpoint, bob_addr=addrs["bob"], eve_addr=addrs["eve"],
                           samp_rate=SAMPLE_RATE, seed=cfg.seed, bob_snr_db=cfg.snr_db, eve_snr_db=cfg.eve_snr_db,
                           bob_delay=0, eve_delay=0) as fg:
             pulls = {r: ZmqPull(addrs[r]) for r in ROLES}
-            drains = {r: _Drain(pulls[r]) for r in ROLES}
+            drains = {r: Drain(pulls[r]) for r in ROLES}
             receivers = {r: StreamReceiver(keep_frames=False) for r in ROLES}
             fed = {r: 0 for r in ROLES}
             sent = 0

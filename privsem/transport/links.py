@@ -4,7 +4,6 @@ real radios (a TX radio and one RX radio per receiver, started as flowgraphs).""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +107,7 @@ def through_radios(samples: np.ndarray, tx_radio: str, rx_radios: dict[str, str]
     from ..radio import load_profile
     from . import ZmqPull, ZmqPush, free_tcp_endpoint
     from .gnuradio import Flowgraph
+    from .zmq import Drain
 
     tx_prof = load_profile(tx_radio)
     rx_prof = {r: load_profile(p) for r, p in rx_radios.items()}
@@ -117,27 +117,16 @@ def through_radios(samples: np.ndarray, tx_radio: str, rx_radios: dict[str, str]
     x = np.concatenate([np.zeros(TAIL, np.complex64), samples, np.zeros(TAIL, np.complex64)])
     airtime = x.size / sample_rate
     flowgraphs = [Flowgraph(rx_prof[r].flowgraph_name("rx"), **rx_params[r]) for r in rx_prof]
-    got: dict[str, list[np.ndarray]] = {r: [] for r in rx_prof}
     try:
         pulls = {r: ZmqPull(addrs[r]) for r in rx_prof}
-        stop = threading.Event()
-
-        def drain(role: str) -> None:
-            while not stop.is_set():
-                chunk = pulls[role].recv_some(0.1)
-                if chunk.size:
-                    got[role].append(chunk)
-
-        threads = [threading.Thread(target=drain, args=(r,), daemon=True) for r in rx_prof]
-        for t in threads:
-            t.start()
+        drains = {r: Drain(pulls[r]) for r in rx_prof}
         deadline = time.monotonic() + timeout_s
-        while not all(got.values()):  # every receiver streams before anything is sent
+        while not all(d.count for d in drains.values()):  # every receiver streams before anything is sent
             for fg in flowgraphs:
                 fg.check()
             if time.monotonic() > deadline:
                 raise PrivsemError(f"no samples from the receive radios within {timeout_s:g} s "
-                                   f"({', '.join(r for r in rx_prof if not got[r])} silent)")
+                                   f"({', '.join(r for r, d in drains.items() if not d.count)} silent)")
             time.sleep(0.05)
         with ZmqPush("tcp://127.0.0.1:*", bind=True) as tx:
             tx_params = tx_prof.flowgraph_params("tx", freq, sample_rate, tx_gain, zmq_addr=tx.endpoint)
@@ -147,12 +136,11 @@ def through_radios(samples: np.ndarray, tx_radio: str, rx_radios: dict[str, str]
                 while time.monotonic() < end:
                     tx_fg.check()
                     time.sleep(0.05)
-        stop.set()
-        for t in threads:
-            t.join(2.0)
+        for d in drains.values():
+            d.close()
         for p in pulls.values():
             p.close()
     finally:
         for fg in flowgraphs:
             fg.stop()
-    return {r: np.concatenate(parts) for r, parts in got.items()}
+    return {r: d.take() for r, d in drains.items()}

@@ -6,6 +6,7 @@ items (8 bytes: float32 I, float32 Q), no header.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import numpy as np
@@ -116,6 +117,42 @@ class ZmqPull(_Endpoint):
         data = np.concatenate(parts)
         self._pending = data[n:].copy()
         return data[:n].astype(np.complex64)
+
+
+class Drain:
+    """A thread that moves everything a :class:`ZmqPull` receives into a list of chunks
+    (a flowgraph's PUSH sink stalls when nobody reads it). ``count`` samples so far;
+    ``take()`` the complex64 ``(n,)`` received since the last take; ``error`` is what
+    stopped the thread, if anything."""
+
+    def __init__(self, pull: ZmqPull) -> None:
+        self.pull, self.chunks, self.count = pull, [], 0
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                chunk = self.pull.recv_some(0.1)
+                if chunk.size:
+                    with self.lock:
+                        self.chunks.append(chunk)
+                        self.count += chunk.size
+        except BaseException as e:  # noqa: BLE001 (reported by the main thread)
+            self.error = e
+
+    def take(self) -> np.ndarray:
+        with self.lock:
+            out = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.complex64)
+            self.chunks = []
+        return out
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2.0)
 
 
 def exchange(tx: ZmqPush, samples: np.ndarray, pulls: dict[str, ZmqPull], counts: dict[str, int],
