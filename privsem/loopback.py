@@ -78,14 +78,17 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
         t2 = time.perf_counter()
         report, results, timings = _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed,
                                                  recovery, pub, feed, t2 - t1)
-        if gui:
+        report = {"snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
+                  "impairments": impairments, **report}
+        timings["total"] = time.perf_counter() - t0
+        report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+        _write_outputs(Path(out_dir), report, tx, results)
+        if gui:  # the outputs are on disk while the window stays up
             hold(ch.flowgraph, gui_hold)
-    report.update({"snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
-                   "impairments": impairments})
-    timings["total"] = time.perf_counter() - t0
-    report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    return report
 
-    out = Path(out_dir)
+
+def _write_outputs(out: Path, report: dict, tx, results: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_image(out / "guarded.png", tx.guarded)
     save_image(out / "mask.png", tx.guard.mask)
@@ -93,7 +96,6 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
         save_image(out / f"{role}.png", recovered)
         save_image(out / f"{role}_mask.png", mask_hat)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
 
 
 def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed, recovery, pub, feed,
