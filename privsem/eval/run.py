@@ -198,7 +198,6 @@ class _Worker:
             res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed, tap)
             row("full", role, res.recovered if res else None, res, lost)
             self.pub.image(role, res.recovered if res else np.full_like(item.image, 0.5), caption=where)
-            self.pub.result(role, rows[-1], label=where, entity=truth)
             if unit.image < cfg.fig4_images and unit.seed == cfg.seeds[0]:
                 self._save_example(unit, role, item.image, tx.guarded, res)
             if res is None:
@@ -309,12 +308,10 @@ def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: 
 
             db_dir = Path(tmp) / "db"
             build_example_db(db_dir)
-        view = (pub.endpoint, pub.run) if getattr(pub, "run", None) else None
-        return _run_all(cfg, out, images, db_dir, progress, view)
+        return _run_all(cfg, out, images, db_dir, progress, pub)
 
 
-def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool,
-             view: tuple[str, str] | None = None) -> dict:
+def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool, pub=None) -> dict:
     from tqdm import tqdm
 
     from .report import write_outputs
@@ -324,25 +321,27 @@ def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: b
     todo = [u for u in units(cfg, len(images)) if u.key not in done]
     failed: dict[str, str] = {}
     threads = max(1, (os.cpu_count() or 1) // cfg.workers)
+    # workers publish each unit's images and frames into the run; its scores come from here
+    view = (pub.endpoint, pub.run) if getattr(pub, "run", None) else None
     bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="eval", unit="unit", disable=not progress)
     if todo:
         with log.open("a") as f:
             if cfg.workers == 1:
                 _init(cfg, str(db_dir), str(out), threads, view)
-                list(_stream(map(_run, todo), f, done, failed, bar))
+                list(_stream(map(_run, todo), f, done, failed, bar, pub))
             else:
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")
                 with ctx.Pool(cfg.workers, _init, (cfg, str(db_dir), str(out), threads, view)) as pool:
-                    list(_stream(pool.imap_unordered(_run, todo), f, done, failed, bar))
+                    list(_stream(pool.imap_unordered(_run, todo), f, done, failed, bar, pub))
     bar.close()
     order = {u.key: n for n, u in enumerate(units(cfg, len(images)))}
     rows = [r for k in sorted(done, key=lambda k: order.get(k, 1 << 30)) if k in order for r in done[k]]
     return write_outputs(cfg, out, rows, images, db_dir, failed)
 
 
-def _stream(results, f, done: dict, failed: dict, bar):
+def _stream(results, f, done: dict, failed: dict, bar, pub=None):
     for key, rows, error in results:
         if rows is None:
             failed[key] = error
@@ -351,5 +350,10 @@ def _stream(results, f, done: dict, failed: dict, bar):
             done[key] = rows
             f.write(json.dumps({"unit": key, "rows": rows}) + "\n")
             f.flush()
+            if pub is not None:
+                for r in rows:
+                    if r["variant"] == "full":
+                        pub.result(r["role"], r, label=f"{r['image']}, {r['channel']} {r['point']:g} dB",
+                                   entity=r["entity"])
         bar.update()
         yield key

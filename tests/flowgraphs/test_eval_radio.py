@@ -2,39 +2,19 @@
 stand-in radio programs (tests/flowgraphs/fake_radio) joined by a ZMQ "air"."""
 
 import json
-from pathlib import Path
+
+from fake_radios import FAKE, fake_profile  # same folder (pytest puts it on sys.path)
 
 from privsem.cli import main
 from privsem.transport import free_tcp_endpoint
-
-FAKE = Path(__file__).parent / "fake_radio"
-
-
-def _profile(path: Path, name: str, noise: float, air: str) -> Path:
-    path.write_text(f"""name: {name}
-driver: osmosdr
-tx_flowgraph: fake_tx
-rx_flowgraph: fake_rx
-device_args: noise={noise}
-sample_rate: {{default: 200000, min: 100000, max: 1000000}}
-frequency: {{min: 1000000, max: 6000000000}}
-tx_gain: {{min: 0, max: 70, default: 50, step: 1}}
-rx_gain: {{min: 0, max: 70, default: 20, step: 1}}
-full_duplex: false
-flowgraph_params:
-  tx: {{air: "{air}"}}
-  rx: {{air: "{air}"}}
-notes: a test stand-in
-""")
-    return path
 
 
 def test_eval_over_stand_in_radios(gr_python, tmp_path, example_db, monkeypatch):
     monkeypatch.setenv("PRIVSEM_FLOWGRAPHS", str(FAKE))
     air = free_tcp_endpoint()
-    tx = _profile(tmp_path / "tx.yaml", "fake_tx", 0.0, air)
-    bob = _profile(tmp_path / "bob.yaml", "fake_bob", 0.03, air)
-    eve = _profile(tmp_path / "eve.yaml", "fake_eve", 0.3, air)
+    tx = fake_profile(tmp_path / "tx.yaml", "fake_tx", "noise=0.0", air)
+    bob = fake_profile(tmp_path / "bob.yaml", "fake_bob", "noise=0.03", air)
+    eve = fake_profile(tmp_path / "eve.yaml", "fake_eve", "noise=0.3", air)
     cfg = tmp_path / "ota.toml"
     cfg.write_text(f"transport = 'radio'\nchannels = ['awgn']\nn_images = 1\nsteps = 2\nvariants = ['full']\n"
                    f"db = '{example_db[0]}'\n[radio]\ntx = '{tx}'\nbob = '{bob}'\neve = '{eve}'\n"

@@ -13,9 +13,7 @@ constellation sink fed by privsem over ZMQ PUB.
 """
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -339,7 +337,7 @@ def _ofdm_stream(n_frames: int = 3, seed: int = 0) -> np.ndarray:
     return transmit(Modem(), Header(msg_id=1), qam)
 
 
-def test_sim_channel_gui_screenshot(gr_python, monkeypatch, tmp_path, xvfb):
+def test_sim_channel_gui_screenshot(gr_python, monkeypatch, tmp_path, xvfb, keep_screenshot):
     from PIL import Image, ImageGrab
 
     from privsem.pipeline import StreamReceiver
@@ -408,10 +406,7 @@ def test_sim_channel_gui_screenshot(gr_python, monkeypatch, tmp_path, xvfb):
     img = img.crop(img.getbbox())  # the window (the rest of the X screen is black)
     path = tmp_path / "gui_sim_channel.png"
     img.save(path)
-    if os.environ.get("PRIVSEM_SCREENSHOT_DIR"):
-        out = Path(os.environ["PRIVSEM_SCREENSHOT_DIR"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, out / "gui_sim_channel.png")
+    keep_screenshot(path)
     a = np.asarray(Image.open(path).convert("RGB"), dtype=int)
     colours = len(np.unique(a.reshape(-1, 3), axis=0))
     h, w, _ = a.shape

@@ -6,11 +6,9 @@ privsem fed back. The screenshot is the README's (``PRIVSEM_SCREENSHOT_DIR=docs/
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +16,8 @@ from privsem.loopback import run_loopback
 from privsem.recovery import RecoveryOptions
 
 
-def test_loopback_gui_matches_headless_and_shows_the_constellation(gr_python, xvfb, example_db, tmp_path):
+def test_loopback_gui_matches_headless_and_shows_the_constellation(gr_python, xvfb, example_db, tmp_path,
+                                                                  keep_screenshot):
     from PIL import ImageGrab
 
     db, scenes = example_db
@@ -55,10 +54,7 @@ def test_loopback_gui_matches_headless_and_shows_the_constellation(gr_python, xv
     shot = shot.crop(shot.getbbox())
     path = tmp_path / "gui_loopback.png"
     shot.save(path)
-    if os.environ.get("PRIVSEM_SCREENSHOT_DIR"):
-        d = Path(os.environ["PRIVSEM_SCREENSHOT_DIR"])
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, d / "gui_loopback.png")
+    keep_screenshot(path)
     a = np.asarray(shot.convert("RGB"), dtype=int)
     h, w, _ = a.shape
     assert w >= 1000 and h >= 700

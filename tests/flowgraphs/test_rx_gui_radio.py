@@ -8,30 +8,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from fake_radios import FAKE, fake_profile  # same folder (pytest puts it on sys.path)
 
 from privsem.transport import free_tcp_endpoint
-
-FAKE = Path(__file__).parent / "fake_radio"
-
-
-def _profile(path: Path, name: str, args: str, air: str) -> Path:
-    path.write_text(f"""name: {name}
-driver: osmosdr
-tx_flowgraph: fake_tx
-rx_flowgraph: fake_rx
-device_args: "{args}"
-sample_rate: {{default: 200000, min: 100000, max: 1000000}}
-frequency: {{min: 1000000, max: 6000000000}}
-tx_gain: {{min: 0, max: 70, default: 50, step: 1}}
-rx_gain: {{min: 0, max: 70, default: 20, step: 1}}
-full_duplex: false
-flowgraph_params:
-  tx: {{air: "{air}"}}
-  rx: {{air: "{air}"}}
-notes: a test stand-in
-""")
-    return path
 
 
 def test_rx_radio_gui_gets_the_constellation(gr_python, example_db, tmp_path):
@@ -39,8 +19,8 @@ def test_rx_radio_gui_gets_the_constellation(gr_python, example_db, tmp_path):
 
     db, scenes = example_db
     air, log = free_tcp_endpoint(), tmp_path / "const.txt"
-    tx = _profile(tmp_path / "tx.yaml", "fake_tx", "noise=0", air)
-    rx = _profile(tmp_path / "rx.yaml", "fake_rx", f"noise=0.03,const_log={log}", air)
+    tx = fake_profile(tmp_path / "tx.yaml", "fake_tx", "noise=0", air)
+    rx = fake_profile(tmp_path / "rx.yaml", "fake_rx", f"noise=0.03,const_log={log}", air)
     events = zmq.Context.instance().socket(zmq.PULL)
     events.bind("tcp://127.0.0.1:*")
     ep = events.getsockopt_string(zmq.LAST_ENDPOINT)

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -59,7 +58,7 @@ def painted(driver, canvas: str, rgb: tuple[int, int, int]) -> int:
         " + Math.abs(d[i+2]-arguments[3]) < 40 && d[i+3] > 200) n++; return n;", canvas, *rgb)
 
 
-def test_page_shows_a_loopback_run(browser, view, scene, tmp_path):
+def test_page_shows_a_loopback_run(browser, view, scene, tmp_path, keep_screenshot):
     db, image = scene
     browser.get(view.url)
     wait_for(browser, "return document.getElementById('conn').dataset.state === 'connected'", 30, "the connection")
@@ -102,10 +101,7 @@ def test_page_shows_a_loopback_run(browser, view, scene, tmp_path):
     shot = tmp_path / "view_page.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 50_000
-    if os.environ.get("PRIVSEM_SCREENSHOT_DIR"):
-        d = Path(os.environ["PRIVSEM_SCREENSHOT_DIR"])
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, d / "view_page.png")
+    keep_screenshot(shot)
 
 
 def test_page_says_a_run_was_lost_and_the_view_stopped(browser, view, tmp_path):

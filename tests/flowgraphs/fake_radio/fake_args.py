@@ -5,10 +5,9 @@ import signal
 import sys
 
 
-def parse(gui: bool = False):
+def parse():
     p = argparse.ArgumentParser()
-    if gui:  # the GUI variants' extra parameter
-        p.add_argument("--const-addr", required=True)
+    p.add_argument("--const-addr", default=None)  # the GUI variants' extra parameter
     for a in ("--freq", "--samp-rate", "--gain"):
         p.add_argument(a, type=float)
     p.add_argument("--dev-args", default="")
