@@ -171,7 +171,8 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
     profile = _radio_params(radio, "rx", center_freq, sample_rate, gain) if radio else None
     if gui and profile is None:
         raise PrivsemError("--gui shows the radio's GUI flowgraph: use it with --radio")
-    rx_flowgraph = gui_flowgraph(profile.flowgraph_name("rx")) if gui else profile.flowgraph_name("rx") if profile else None
+    if profile is not None:
+        rx_flowgraph = gui_flowgraph(profile.flowgraph_name("rx")) if gui else profile.flowgraph_name("rx")
     from .pipeline import StreamReceiver
 
     pub = pub or NullPublisher()

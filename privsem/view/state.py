@@ -68,6 +68,7 @@ class ViewState:
         self.links: dict[str, dict] = {r: {} for r in ROLES}
         self.frames: dict[str, deque] = {r: deque(maxlen=FRAMES_KEPT) for r in ROLES}
         self.iq: dict[str, list] = {r: [] for r in ROLES}  # the last frame's equalized symbols
+        self.n_frames: dict[str, int] = {r: 0 for r in ROLES}  # numbers frames across runs and eval units
         self.results: deque = deque(maxlen=RESULTS_KEPT)
 
     def running(self) -> list[Run]:
@@ -129,7 +130,8 @@ class ViewState:
             iq = ev.get("iq") or []
             if not isinstance(iq, list) or len(iq) > 4096:
                 raise BadEvent("iq must be a list of at most 4096 [re, im] pairs")
-            f = {"role": role, "t": now - self.epoch, "index": ev.get("index"), "msg_id": ev.get("msg_id"),
+            self.n_frames[role] += 1
+            f = {"role": role, "t": now - self.epoch, "index": self.n_frames[role], "msg_id": ev.get("msg_id"),
                  "seq": ev.get("seq"), "snr_db": _num(ev.get("snr_db")), "cfo_hz": _num(ev.get("cfo_hz")),
                  "crc_ok": bool(ev.get("crc_ok")), "damaged": bool(ev.get("damaged"))}
             self.frames[role].append(f)

@@ -17,33 +17,38 @@ import pytest
 from privsem.view.events import LOST_AFTER_S, Publisher
 
 
-def sse(url: str) -> socket.socket:
-    """A raw SSE client (what a browser's EventSource sends)."""
-    u = urlparse(url)
-    s = socket.create_connection((u.hostname, u.port), timeout=10)
-    s.sendall(f"GET /events HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
-    return s
+class sse:
+    """A raw SSE client (what a browser's EventSource sends); ``messages(until)`` reads on
+    from where the last call stopped."""
 
+    def __init__(self, url: str) -> None:
+        u = urlparse(url)
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=10)
+        self.sock.sendall(f"GET /events HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        self.sock.settimeout(0.5)
+        self.buf, self.pending = b"", []
 
-def sse_messages(s: socket.socket, until: str, timeout: float = 10.0) -> list[dict]:
-    buf, out, end = b"", [], time.monotonic() + timeout
-    s.settimeout(0.5)
-    while time.monotonic() < end:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            block, buf = buf.split(b"\n\n", 1)
-            for line in block.split(b"\n"):
-                if line.startswith(b"data: "):
-                    out.append(json.loads(line[6:]))
-                    if out[-1]["type"] == until:
-                        return out
-    raise AssertionError(f"no {until!r} in {[m['type'] for m in out]}")
+    def messages(self, until: str, timeout: float = 10.0) -> list[dict]:
+        out, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            while self.pending:
+                out.append(self.pending.pop(0))
+                if out[-1]["type"] == until:
+                    return out
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            self.buf += chunk
+            while b"\n\n" in self.buf:
+                block, self.buf = self.buf.split(b"\n\n", 1)
+                self.pending += [json.loads(line[6:]) for line in block.split(b"\n") if line.startswith(b"data: ")]
+        raise AssertionError(f"no {until!r} in {[m['type'] for m in out]}")
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def test_page_and_static_files(view):
@@ -74,12 +79,12 @@ def test_port_in_use_is_one_clear_line(view):
 
 def test_events_reach_the_page_and_a_run_end_is_shown(view):
     client = sse(view.url)
-    assert sse_messages(client, "snapshot")[0]["runs"] == []
+    assert client.messages("snapshot")[0]["runs"] == []
     with Publisher(view.events, "loopback") as pub:
         pub.send("link", role="bob", frames_sent=4, frames_received=4, frames_lost=0, crc_failures=0)
-    msgs = sse_messages(client, "run")  # the start
-    msgs += sse_messages(client, "link")
-    end = sse_messages(client, "run")[-1]
+    msgs = client.messages("run")  # the start
+    msgs += client.messages("link")
+    end = client.messages("run")[-1]
     assert end["status"] == "ok" and end["id"] == pub.run
     assert view.state()["links"]["bob"]["frames_received"] == 4
     client.close()
@@ -88,13 +93,13 @@ def test_events_reach_the_page_and_a_run_end_is_shown(view):
 def test_a_browser_that_disconnects_is_forgotten(view):
     clients = [sse(view.url) for _ in range(3)]
     for c in clients:
-        sse_messages(c, "snapshot")
+        c.messages("snapshot")
     view.wait(lambda s: s["clients"] == 3, what="3 pages")
     for c in clients[:2]:
         c.close()
     with Publisher(view.events, "rx") as pub:  # the view keeps serving the page still open
         pub.send("frame", role="eve", snr_db=4.0, crc_ok=True)
-    assert sse_messages(clients[2], "frame")[-1]["snr_db"] == 4.0
+    assert clients[2].messages("frame")[-1]["snr_db"] == 4.0
     view.wait(lambda s: s["clients"] == 1, timeout=15, what="closed pages noticed")
     clients[2].close()
 
@@ -112,10 +117,10 @@ def test_a_killed_run_is_declared_lost(view, tmp_path):
         assert proc.stdout.readline().strip() == "started"
         view.wait(lambda s: [r["status"] for r in s["runs"]] == ["running"], what="the run")
         client = sse(view.url)
-        sse_messages(client, "snapshot")
+        client.messages("snapshot")
         t0 = time.monotonic()
         proc.send_signal(signal.SIGKILL)  # no run_end: only the silence tells
-        lost = sse_messages(client, "run", timeout=LOST_AFTER_S + 10)[-1]
+        lost = client.messages("run", timeout=LOST_AFTER_S + 10)[-1]
         assert lost["status"] == "lost" and "killed" in lost["message"]
         assert time.monotonic() - t0 < LOST_AFTER_S + 5
         client.close()
@@ -126,9 +131,9 @@ def test_a_killed_run_is_declared_lost(view, tmp_path):
 
 def test_stopping_the_view_tells_the_page_and_exits(view):
     client = sse(view.url)
-    sse_messages(client, "snapshot")
+    client.messages("snapshot")
     view.proc.send_signal(signal.SIGINT)
-    assert sse_messages(client, "server_stopping", timeout=10)
+    assert client.messages("server_stopping", timeout=10)
     code, err = view.stop()
     assert code == 0 and "stopped" in err and "Traceback" not in err
     client.close()
