@@ -31,7 +31,10 @@ def test_rx_radio_gui_gets_the_constellation(gr_python, example_db, tmp_path):
                                        "--gui-hold", "1", "--steps", "2", "--timeout", "120", f"--view={ep}"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the receiver's radio streams before anything is sent
+        deadline = time.monotonic() + 120
+        while not log.is_file():  # the receiver's radio streams before anything is sent
+            assert receiver.poll() is None and time.monotonic() < deadline, receiver.communicate()[1][-2000:]
+            time.sleep(0.1)
         sent = subprocess.run(cmd + ["tx", str(scenes / "chelsea.png"), "--db", str(db), "--radio", str(tx),
                                      "--freq", "2.4e9", "--sample-rate", "200000"],
                               env=env, capture_output=True, text=True, timeout=300)

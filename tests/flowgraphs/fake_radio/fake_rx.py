@@ -26,6 +26,8 @@ if args.const_addr:
     const = ctx.socket(zmq.SUB)
     const.setsockopt(zmq.SUBSCRIBE, b"")
     const.connect(args.const_addr)
+    with open(opts["const_log"], "w") as f:  # "streaming now" for the test
+        f.write("0")
 rng = np.random.default_rng(abs(hash(args.zmq_addr)) % 2**32)
 pending = np.zeros(0, np.complex64)
 chunk = int(args.samp_rate * 0.01)
