@@ -1,6 +1,6 @@
 """Frame header: fields, CRC-32, keyed entity tag, and its Polar code.
 
-The header is 35 bytes plus a CRC-32 (zlib polynomial), i.e. 312 bits, Polar-coded
+The header is 35 bytes plus a CRC-32, i.e. 312 bits, Polar-coded
 (Sionna's 5G Polar code, rate 312/1000; SC decoding, then SCL-8 for headers whose
 CRC-32 fails) and
 sent twice as 1000 QPSK symbols on 10 OFDM symbols (the receiver adds the two
@@ -12,6 +12,13 @@ The entity reference is a keyed tag, ``HMAC-SHA256(key, entity name)`` truncated
 8 bytes, with the DB's secret key: Bob resolves it against his DB; a listener without
 the key learns nothing about which entity was removed (only whether two frames carry
 the same one).
+
+The CRC is CRC-32/BZIP2: the zlib polynomial 0x04C11DB7 computed most-significant bit
+first, sent big-endian, so the bits go on the air in the order the CRC divides them and
+its guarantee holds as sent: every burst of up to 32 bits is detected. Version 1 used
+zlib's bit-reflected CRC-32 serialised most-significant bit first, which only
+guaranteed 29-bit bursts (an 18-bit burst across the tag and the CRC could pass);
+version 1 headers are refused.
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ import functools
 import hashlib
 import hmac
 import struct
-import zlib
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -28,7 +34,29 @@ import torch
 
 from .digital import MCS
 
-VERSION = 1
+VERSION = 2
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        c = i << 24
+        for _ in range(8):
+            c = ((c << 1) ^ 0x04C11DB7) if c & 0x80000000 else (c << 1)
+        table.append(c & 0xFFFFFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc32(data: bytes) -> int:
+    """CRC-32/BZIP2 of ``data``: polynomial 0x04C11DB7, most-significant bit first,
+    init and final XOR 0xFFFFFFFF (``crc32(b"123456789") == 0xFC891918``)."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = ((c << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[(c >> 24) ^ b]
+    return c ^ 0xFFFFFFFF
 _FMT = ">BBBBBHHHHHIII8s"
 HEADER_BYTES = struct.calcsize(_FMT)  # 35
 INFO_BITS = 8 * (HEADER_BYTES + 4)  # 312
@@ -81,14 +109,14 @@ class Header:
         body = struct.pack(_FMT, self.version, self.mode, self.codec_id, self.mcs, self.flags,
                            self.msg_id, self.seq, self.n_frames, self.height, self.width,
                            self.n_units, self.offset, self.total, self.tag)
-        return body + struct.pack(">I", zlib.crc32(body))
+        return body + struct.pack(">I", crc32(body))
 
     @classmethod
     def unpack(cls, data: bytes) -> Header | None:
         """Parse 39 bytes; None when the CRC-32 or the version does not match, or the
         mode or (digital) MCS is not one this receiver knows."""
         body, crc = data[:HEADER_BYTES], data[HEADER_BYTES : HEADER_BYTES + 4]
-        if len(data) < HEADER_BYTES + 4 or struct.unpack(">I", crc)[0] != zlib.crc32(body):
+        if len(data) < HEADER_BYTES + 4 or struct.unpack(">I", crc)[0] != crc32(body):
             return None
         f = struct.unpack(_FMT, body)
         if f[0] != VERSION or f[1] not in (MODE_ANALOG, MODE_DIGITAL) or (f[1] == MODE_DIGITAL and f[3] not in MCS):
