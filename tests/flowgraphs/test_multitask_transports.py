@@ -9,7 +9,7 @@ from privsem.cli import main
 from privsem.multitask import MultitaskEvalConfig, PerturbationConfig, TrainConfig, evaluate, train_and_save
 from privsem.transport import free_tcp_endpoint
 
-from test_eval_radio import FAKE, _profile  # same folder (pytest puts it on sys.path)
+from fake_radios import FAKE, fake_profile  # same folder (pytest puts it on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +37,9 @@ def test_multitask_over_sim_channel_flowgraph(gr_python, link):
 def test_multitask_eval_over_stand_in_radios(gr_python, link, tmp_path, monkeypatch):
     monkeypatch.setenv("PRIVSEM_FLOWGRAPHS", str(FAKE))
     air = free_tcp_endpoint()
-    tx = _profile(tmp_path / "tx.yaml", "fake_tx", 0.0, air)
-    bob = _profile(tmp_path / "bob.yaml", "fake_bob", 0.05, air)
-    eve = _profile(tmp_path / "eve.yaml", "fake_eve", 0.5, air)
+    tx = fake_profile(tmp_path / "tx.yaml", "fake_tx", "noise=0.0", air)
+    bob = fake_profile(tmp_path / "bob.yaml", "fake_bob", "noise=0.05", air)
+    eve = fake_profile(tmp_path / "eve.yaml", "fake_eve", "noise=0.5", air)
     out = tmp_path / "r.json"
     assert main(["multitask", "eval", "--dataset", "mnist", "--none-link", link, "--defences", "none", "--snr", "20",
                  "--limit", "200", "--eve-train-limit", "2000", "--channel", "awgn", "--transport", "radio",
