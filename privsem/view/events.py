@@ -38,6 +38,8 @@ import uuid
 import numpy as np
 import zmq
 
+from ..errors import PrivsemError
+
 DEFAULT_EVENTS = "tcp://127.0.0.1:5590"
 HEARTBEAT_S = 0.5
 LOST_AFTER_S = 4.0
@@ -73,8 +75,6 @@ class Publisher:
     """
 
     def __init__(self, endpoint: str, command: str, run: str | None = None, announce: bool = True) -> None:
-        from ..errors import PrivsemError
-
         self.endpoint, self.command = endpoint, command
         self.run = run or uuid.uuid4().hex[:12]
         self.announce = announce
@@ -136,8 +136,6 @@ class Publisher:
             self.send("heartbeat")
 
     def __exit__(self, kind, exc, tb) -> None:
-        from ..errors import PrivsemError
-
         if kind is None:
             status, message = "ok", ""
         elif issubclass(kind, KeyboardInterrupt):
