@@ -106,7 +106,7 @@ function showFrame(f, draw = true) {
 
 // -- plots ----------------------------------------------------------------------------
 function axes(ctx, w, h, x0, x1, y0, y1, xlabel, ylabel) {
-  const m = { l: 44, r: 10, t: 10, b: 30 };
+  const m = { l: 44, r: 18, t: 22, b: 30 };  // the legend sits in the top margin
   ctx.clearRect(0, 0, w, h);
   ctx.strokeStyle = "#999"; ctx.fillStyle = "#555"; ctx.font = "11px sans-serif"; ctx.lineWidth = 1;
   ctx.strokeRect(m.l, m.t, w - m.l - m.r, h - m.t - m.b);
@@ -118,7 +118,7 @@ function axes(ctx, w, h, x0, x1, y0, y1, xlabel, ylabel) {
     ctx.fillText(xv.toFixed(1), X(xv) - 8, h - m.b + 13);
   }
   ctx.fillText(xlabel, w / 2 - 20, h - 4);
-  ctx.fillText(ylabel, m.l + 4, m.t + 12);
+  ctx.fillText(ylabel, 4, 12);
   return { X, Y };
 }
 
@@ -143,11 +143,14 @@ function series(ctx, pts, X, Y, color, dash, dots) {
 }
 
 function legend(ctx, items, x) {
-  items.forEach(([label, color, dash], i) => {
-    ctx.strokeStyle = color; ctx.setLineDash(dash); ctx.beginPath();
-    ctx.moveTo(x, 20 + 14 * i); ctx.lineTo(x + 22, 20 + 14 * i); ctx.stroke(); ctx.setLineDash([]);
-    ctx.fillStyle = "#333"; ctx.fillText(label, x + 26, 24 + 14 * i);
-  });
+  // one row in the top margin, from x to the right
+  ctx.font = "11px sans-serif";
+  for (const [label, color, dash] of items) {
+    ctx.strokeStyle = color; ctx.setLineDash(dash); ctx.lineWidth = 1.6; ctx.beginPath();
+    ctx.moveTo(x, 8); ctx.lineTo(x + 18, 8); ctx.stroke(); ctx.setLineDash([]);
+    ctx.fillStyle = "#333"; ctx.fillText(label, x + 22, 12);
+    x += 30 + ctx.measureText(label).width;
+  }
 }
 
 function drawPsnr() {
@@ -161,7 +164,7 @@ function drawPsnr() {
     series(ctx, mine.map((r) => [r.t, r.psnr]), X, Y, COLOR[role], [], true);
     series(ctx, mine.map((r) => [r.t, r.psnr_region]), X, Y, COLOR[role], [5, 3], true);
   }
-  legend(ctx, [["Bob", COLOR.bob, []], ["Eve", COLOR.eve, []], ["— whole", "#333", []], ["- - region", "#333", [5, 3]]], c.width - 110);
+  legend(ctx, [["Bob", COLOR.bob, []], ["Eve", COLOR.eve, []], ["whole image", "#333", []], ["privacy region", "#333", [5, 3]]], 110);
 }
 
 function drawFrames() {
@@ -174,9 +177,9 @@ function drawFrames() {
     series(ctx, fs.map((f) => [f.index, f.snr_db]), X, Y, COLOR[role], [], true);
     for (const f of fs) if (!f.crc_ok || f.damaged) { ctx.fillStyle = "#000"; ctx.fillText("×", X(f.index) - 3, Y(f.snr_db ?? y0) + 4); }
   }
-  legend(ctx, [["Bob", COLOR.bob, []], ["Eve", COLOR.eve, []]], c.width - 90);
-  ctx.fillStyle = "#555";
-  ctx.fillText("× header CRC failed / damaged", 50, c.height - 34);
+  legend(ctx, [["Bob", COLOR.bob, []], ["Eve", COLOR.eve, []]], 140);
+  ctx.fillStyle = "#333";
+  ctx.fillText("× CRC failed / damaged", c.width - 140, 12);
 }
 
 function drawConst(role) {
