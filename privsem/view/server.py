@@ -39,6 +39,10 @@ MAX_EVENT = 1 << 20  # bytes of JSON per event
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
 def log(msg: str) -> None:
     print(f"privsem view: {msg}", file=sys.stderr, flush=True)
 
@@ -141,11 +145,11 @@ class ViewServer:
                 if len(parts) > 2 or len(parts[0]) > MAX_EVENT:
                     raise BadEvent("malformed message")
                 try:
-                    ev = json.loads(parts[0])
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise BadEvent("not JSON") from None
+                    ev = json.loads(parts[0], parse_constant=_no_constant)
+                except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                    raise BadEvent("not JSON (NaN and Infinity are not JSON either)") from None
                 out = self.state.apply(ev, parts[1] if len(parts) == 2 else None)
-            except BadEvent as e:
+            except (BadEvent, TypeError, KeyError, AttributeError) as e:  # the latter: odd shapes apply() missed
                 self.state.bad_events += 1
                 if self.state.bad_events <= 5:
                     log(f"ignored an event: {e}")

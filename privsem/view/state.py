@@ -5,6 +5,7 @@ what to tell the browsers."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -42,11 +43,24 @@ def _role(ev: dict) -> str:
     return role
 
 
+def _text(v, limit: int = 200) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise BadEvent(f"not a string: {v!r}"[:80])
+    return None if v is None else v[:limit]
+
+
+def _flag(v) -> bool | None:
+    if v is not None and not isinstance(v, bool):
+        raise BadEvent(f"not true, false or null: {v!r}"[:80])
+    return v
+
+
 def _num(v):
+    """A finite int or float, or None; anything else is a bad event."""
     if v is None or isinstance(v, bool):
         return None
-    if not isinstance(v, (int, float)):
-        raise BadEvent(f"not a number: {v!r}")
+    if not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise BadEvent(f"not a finite number: {v!r}"[:80])
     return v
 
 
@@ -123,17 +137,19 @@ class ViewState:
                                  "run": rid}
             return out + [{"type": "image", **self.images[name]}]
         if kind == "guard":
-            self.guard = {k: ev.get(k) for k in ("entity", "prompt", "score", "mask_fraction")}
+            self.guard = {"entity": _text(ev.get("entity")), "prompt": _text(ev.get("prompt")),
+                          "score": _num(ev.get("score")), "mask_fraction": _num(ev.get("mask_fraction"))}
             return out + [{"type": "guard", **self.guard}]
         if kind == "frame":
             role = _role(ev)
             iq = ev.get("iq") or []
-            if not isinstance(iq, list) or len(iq) > 4096:
+            if not isinstance(iq, list) or len(iq) > 4096 or not all(
+                    isinstance(p, list) and len(p) == 2 and all(_num(v) is not None for v in p) for p in iq):
                 raise BadEvent("iq must be a list of at most 4096 [re, im] pairs")
             self.n_frames[role] += 1
-            f = {"role": role, "t": now - self.epoch, "index": self.n_frames[role], "msg_id": ev.get("msg_id"),
-                 "seq": ev.get("seq"), "snr_db": _num(ev.get("snr_db")), "cfo_hz": _num(ev.get("cfo_hz")),
-                 "crc_ok": bool(ev.get("crc_ok")), "damaged": bool(ev.get("damaged"))}
+            f = {"role": role, "t": now - self.epoch, "index": self.n_frames[role], "msg_id": _num(ev.get("msg_id")),
+                 "seq": _num(ev.get("seq")), "snr_db": _num(ev.get("snr_db")), "cfo_hz": _num(ev.get("cfo_hz")),
+                 "crc_ok": bool(_flag(ev.get("crc_ok"))), "damaged": bool(_flag(ev.get("damaged")))}
             self.frames[role].append(f)
             if iq:
                 self.iq[role] = iq
@@ -147,7 +163,7 @@ class ViewState:
         if kind == "result":
             role = _role(ev)
             r = {"role": role, "t": now - self.epoch, "label": str(ev.get("label", ""))[:200],
-                 "entity": ev.get("entity"), "identity_recognized": ev.get("identity_recognized"),
+                 "entity": _text(ev.get("entity")), "identity_recognized": _flag(ev.get("identity_recognized")),
                  **{k: _num(ev.get(k)) for k in ("psnr", "psnr_region", "ssim", "ssim_region")}}
             self.results.append(r)
             return out + [{"type": "result", **r}]

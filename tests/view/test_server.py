@@ -159,3 +159,22 @@ def test_a_public_host_is_warned_about(start_view):
     v = start_view("--port", "0", "--events", "tcp://127.0.0.1:*", "--host", "0.0.0.0")
     code, err = v.stop()
     assert "warning" in err and "unguarded images" in err and code == 0
+
+
+def test_bad_events_are_counted_and_the_page_keeps_working(view):
+    import zmq
+
+    client = sse(view.url)
+    client.messages("snapshot")
+    push = zmq.Context.instance().socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 1000)
+    push.connect(view.events)
+    for raw in ([b'{"type": "frame", "run": "x", "role": "bob", "snr_db": NaN}'], [b"\xff\xfe"], [b"[1, 2]"],
+                [b'{"type": "image", "run": "x", "name": "bob"}', b"GIF89a"], [b"{}", b"", b""]):
+        push.send_multipart(raw)
+    push.send_multipart([json.dumps({"type": "frame", "run": "x", "role": "eve", "snr_db": 7.5}).encode()])
+    assert client.messages("frame")[-1]["snr_db"] == 7.5  # the listener lives on
+    s = view.wait(lambda s: s["bad_events"] == 5, what="5 refused events")
+    assert [f["snr_db"] for f in s["frames"]["bob"]] == [] and s["frames"]["eve"][0]["snr_db"] == 7.5
+    push.close()
+    client.close()
