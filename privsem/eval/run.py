@@ -101,7 +101,8 @@ class _Worker:
         from ..view.events import publisher
 
         # the parent announces and ends the run; workers only add to it
-        self.pub = publisher(view[0], "eval", run=view[1], announce=False) if view else publisher(None, "eval")
+        endpoint, run = view or (None, None)
+        self.pub = publisher(endpoint, "eval", run=run, announce=False)
 
     def _guard_result(self, i: int):
         if i not in self._guarded:
@@ -189,15 +190,18 @@ class _Worker:
         from ..view.tap import FrameTap
 
         where = f"{item.name}, {unit.channel} {unit.point:g} dB"
-        self.pub.image("original", item.image, caption=where)
-        self.pub.guard(g)
-        self.pub.image("guarded", apply_guard(item.image, g.mask), caption=f"{g.entity or 'nothing'} removed")
+        watched = self.pub.run is not None
+        if watched:
+            self.pub.image("original", item.image, caption=where)
+            self.pub.guard(g)
+            self.pub.image("guarded", apply_guard(item.image, g.mask), caption=f"{g.entity or 'nothing'} removed")
         ys, tx = self._send(item.image, g, self.codec, design, unit, seed)
         for role in ("bob", "eve"):
             tap = FrameTap(self.pub, role, SAMPLE_RATE)
             res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed, tap)
             row("full", role, res.recovered if res else None, res, lost)
-            self.pub.image(role, res.recovered if res else np.full_like(item.image, 0.5), caption=where)
+            if watched:
+                self.pub.image(role, res.recovered if res else np.full_like(item.image, 0.5), caption=where)
             if unit.image < cfg.fig4_images and unit.seed == cfg.seeds[0]:
                 self._save_example(unit, role, item.image, tx.guarded, res)
             if res is None:
@@ -295,8 +299,8 @@ def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path | None:
 def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True, pub=None) -> dict:
     """Run (or finish) the evaluation in ``out``; returns ``{"rows": [...], ...}`` as
     written to ``results.json`` (also ``results.csv`` and the figures). ``pub``: a
-    :class:`~privsem.view.events.Publisher`; its workers publish each unit's images,
-    frames and scores into its run."""
+    :class:`~privsem.view.events.Publisher`; the workers publish each unit's images and
+    frames into its run, and the scores go out from here as each unit's rows arrive."""
     from .images import image_set
 
     out = Path(out)
