@@ -178,3 +178,21 @@ def test_bad_events_are_counted_and_the_page_keeps_working(view):
     assert [f["snr_db"] for f in s["frames"]["bob"]] == [] and s["frames"]["eve"][0]["snr_db"] == 7.5
     push.close()
     client.close()
+
+
+def test_a_page_that_falls_behind_gets_a_snapshot_not_a_backlog():
+    import asyncio
+
+    from privsem.view.server import Hub
+
+    async def go():
+        hub, slow, fast = Hub(), asyncio.Queue(3), asyncio.Queue(100)
+        hub.clients |= {slow, fast}
+        hub.broadcast([{"type": "frame", "i": i} for i in range(5)])
+        got = [slow.get_nowait() for _ in range(slow.qsize())]
+        assert got == [{"type": "resync"}]  # the handler answers it with the whole state
+        assert fast.qsize() == 5
+        hub.close({"type": "server_stopping"})
+        assert [slow.get_nowait(), slow.get_nowait()] == [{"type": "server_stopping"}, None]
+
+    asyncio.run(go())
