@@ -143,7 +143,7 @@ class _Scorer:
             m = role_metrics(self.reference, recovered, self.g.mask, self.guard.identify(recovered), self.g.entity)
             if self.g.entity is None:
                 m["identity_recognized"] = None
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
+        return m  # role_metrics already gives None for an empty region (JSON has no NaN)
 
 
 def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq_path=None,

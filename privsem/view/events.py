@@ -181,10 +181,6 @@ def publisher(endpoint: str | None, command: str, run: str | None = None, announ
     return NullPublisher() if endpoint is None else Publisher(endpoint, command, run, announce)
 
 
-def _finite(v):
-    return None if isinstance(v, float) and not np.isfinite(v) else v
-
-
 def _clean(o):
     """JSON-ready: numpy scalars and arrays to Python, NaN and ±inf to None."""
     if isinstance(o, dict):
@@ -196,7 +192,7 @@ def _clean(o):
     if isinstance(o, np.generic):
         o = o.item()
     if isinstance(o, float):
-        return _finite(o)
+        return o if np.isfinite(o) else None
     if o is None or isinstance(o, (bool, int, str)):
         return o
     return str(o)

@@ -92,13 +92,9 @@ class FrameTap:
                       damaged=damaged, snr_est_db=snr_est_db)
 
 
-def feed_live(rx, samples: np.ndarray, tap: FrameTap | None, chunk: int = CHUNK) -> None:
+def feed_live(rx, samples: np.ndarray, tap: FrameTap, chunk: int = CHUNK) -> None:
     """Feed a whole capture to ``rx`` chunk by chunk (as a stream would arrive), tapping
     each chunk's frames, then finish it."""
     for i in range(0, samples.size, chunk):
-        frames = rx.feed(samples[i : i + chunk])
-        if tap is not None:
-            tap(frames, rx.reassembler)
-    frames = rx.finish()
-    if tap is not None:
-        tap(frames, rx.reassembler)
+        tap(rx.feed(samples[i : i + chunk]), rx.reassembler)
+    tap(rx.finish(), rx.reassembler)
