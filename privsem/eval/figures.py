@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .stats import mean_ci, select, wilson
+from .stats import interval, mean_ci, select
 
 STYLE = {"bob": ("tab:blue", "o", "Bob"), "eve": ("tab:red", "s", "Eve")}
 LINES = {"awgn": "-", "rayleigh": "--"}
@@ -32,20 +32,22 @@ def _curve(ax, rows: list[dict], metric: str, xlabel: str) -> None:
                 group = select(rs, point=p)
                 x = mean_ci([r["snr_db"] for r in select(rows, variant="full", role="bob", channel=channel,
                                                             point=p)])[0]
-                if metric == "identity_recognized":
-                    m, a, b, _ = wilson([r[metric] for r in group])
-                    m, a, b = 100 * m, 100 * a, 100 * b
-                else:
-                    m, h, _ = mean_ci([r[metric] for r in group])
-                    h = 0.0 if np.isnan(h) else h
-                    a, b = m - h, m + h
+                if np.isnan(x):  # no Bob row at this point: the group's own SNR
+                    x = mean_ci([r["snr_db"] for r in group])[0]
+                proportion = metric == "identity_recognized"
+                m, a, b, n = interval([r.get(metric) for r in group], proportion=proportion)
+                if n == 0 or np.isnan(x):  # no data for this group: no point, not a crash
+                    continue
+                scale = 100.0 if proportion else 1.0
                 xs.append(x + (-0.15 if role == "bob" else 0.15))  # side by side, not on top
-                ys.append(m)
-                lo.append(m - a)
-                hi.append(b - m)
+                ys.append(scale * m)
+                lo.append(max(0.0, scale * (m - a)))
+                hi.append(max(0.0, scale * (b - m)))
             if xs:
                 ax.errorbar(xs, ys, yerr=[lo, hi], color=color, marker=marker, ls=LINES.get(channel, ":"),
                             capsize=3, label=f"{label}, {channel}")
+    if not ax.has_data():
+        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="0.5")
     ax.set_xlabel(xlabel)
     ax.grid(alpha=0.3)
 
@@ -62,7 +64,7 @@ def fig5(rows: list[dict], path: Path, note: str = "") -> None:
         _curve(ax, rows, metric, _xlabel(rows))
         ax.set_ylabel("PSNR (dB)")
         ax.set_title(title)
-    axes[0].legend(fontsize=8)
+    _legend(axes[0])
     _finish(fig, path, note)
 
 
@@ -77,7 +79,7 @@ def fig6(rows: list[dict], path: Path, note: str = "") -> None:
         ax.set_title(title)
         ax.set_ylabel(ylabel)
     axes[2].set_ylim(-5, 105)
-    axes[0].legend(fontsize=8)
+    _legend(axes[0])
     _finish(fig, path, note)
 
 
@@ -113,6 +115,11 @@ def fig4(out: Path, rows: list[dict], path: Path, image: int = 0) -> bool:
                     axes[r, 2 + j].set_title(f"{STYLE[role][2]}, {channel}, {p:g} {unit}", fontsize=7)
     _finish(fig, path, "")
     return True
+
+
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
 
 
 def _finish(fig, path: Path, note: str) -> None:

@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -157,9 +158,19 @@ def write_outputs(cfg: EvalConfig, out: Path, rows: list[dict], images, db_dir: 
         w.writeheader()
         w.writerows({k: ("" if r.get(k) is None else r.get(k)) for k in ROW_KEYS} for r in rows)
     if rows:
-        figures.fig5(rows, out / "fig5.png", note)
-        figures.fig6(rows, out / "fig6.png", note)
-        figures.fig4(out, rows, out / "fig4.png")
+        failed_figs = {}
+        for name, draw in (("fig5", lambda: figures.fig5(rows, out / "fig5.png", note)),
+                           ("fig6", lambda: figures.fig6(rows, out / "fig6.png", note)),
+                           ("fig4", lambda: figures.fig4(out, rows, out / "fig4.png"))):
+            try:
+                draw()
+            except Exception as e:  # noqa: BLE001 — a figure must never cost the run its rows
+                failed_figs[name] = f"{type(e).__name__}: {e}".splitlines()[0]
+                warnings.warn(f"{name}.png not drawn ({failed_figs[name]}); the rows are in "
+                              f"{out / 'results.json'} and results.csv", stacklevel=2)
+        if failed_figs:
+            result["failed_figures"] = failed_figs
+            (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -215,6 +226,9 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
     if result["failed_units"]:
         lines += [f"- **Failed units** ({len(result['failed_units'])}): "
                   + "; ".join(f"{k}: {v}" for k, v in result["failed_units"].items()), ""]
+    if result.get("failed_figures"):
+        lines += ["- **Figures not drawn**: "
+                  + "; ".join(f"{k}: {v}" for k, v in result["failed_figures"].items()), ""]
     lines += ["## Claims", "", "| claim | paper | ours | criterion | verdict |", "|---|---|---|---|---|"]
     lines += [f"| {c['claim']} | {c['paper']} | {c['ours']} | {c['criterion']} | {yes[c['met']]} |"
               for c in result["claims"]]

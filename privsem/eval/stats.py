@@ -10,16 +10,18 @@ METRICS = ("psnr", "ssim", "psnr_region", "ssim_region", "identity_recognized")
 
 
 def mean_ci(values) -> tuple[float, float, int]:
-    """Mean and the half-width of its 95 % Student-t interval (NaN when n < 2); None skipped."""
+    """Mean and the half-width of its 95 % Student-t interval (NaN when n < 2); None and
+    NaN skipped. The half-width is never negative (0 when every value is equal)."""
     from scipy import stats
 
     v = np.asarray([x for x in values if x is not None], np.float64)
+    v = v[np.isfinite(v)]
     if v.size == 0:
         return math.nan, math.nan, 0
     if v.size < 2:
         return float(v.mean()), math.nan, 1
     half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return float(v.mean()), float(half), int(v.size)
+    return float(v.mean()), max(0.0, float(half)), int(v.size)
 
 
 def wilson(values) -> tuple[float, float, float, int]:
@@ -31,7 +33,22 @@ def wilson(values) -> tuple[float, float, float, int]:
     p, z = sum(v) / n, 1.959964
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, max(0.0, centre - half), min(1.0, centre + half), n
+    # In exact arithmetic lo ≤ p ≤ hi; in floating point the bound at p = 0 or 1 can land
+    # an ulp on the wrong side (hi = 0.9999999999999999 for 4 of 4), so clamp here.
+    return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)), n
+
+
+def interval(values, proportion: bool = False) -> tuple[float, float, float, int]:
+    """``(point, lo, hi, n)`` with ``lo ≤ point ≤ hi`` whenever n > 0: the Wilson interval
+    for booleans (``proportion``), else the mean ± its Student-t half-width (lo = hi =
+    mean when n = 1). All NaN when n = 0. Units are those of ``values``."""
+    if proportion:
+        return wilson(values)
+    m, h, n = mean_ci(values)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    h = 0.0 if math.isnan(h) else h
+    return m, m - h, m + h, n
 
 
 def select(rows: list[dict], **match) -> list[dict]:
