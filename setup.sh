@@ -54,6 +54,27 @@ setup_datasets() {
     apt_install dataset-fashion-mnist || log "Fashion-MNIST not installed (needs root or sudo); its tests will skip"
 }
 
+setup_photos() {
+    # The guard's same-class distractors (privsem/database/distractors.py): OpenCV's sample
+    # pictures from Debian's opencv-doc. Without root, `apt-get download` the package and
+    # copy only the pictures used into the venv (also when dpkg excludes /usr/share/doc).
+    local data=/usr/share/doc/opencv-doc/examples/data dst="$VENV/share/privsem-photos" tmp p
+    local pics="messi5.jpg basketball1.png basketball2.png chicky_512.png baboon.jpg squirrel_cls.jpg butterfly.jpg"
+    [ -f "$data/messi5.jpg" ] || [ -f "$dst/messi5.jpg" ] && return 0
+    apt_install opencv-doc && [ -f "$data/messi5.jpg" ] && return 0
+    tmp=$(mktemp -d)
+    if [ "${PRIVSEM_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null && command -v dpkg >/dev/null \
+        && (cd "$tmp" && apt-get download -q opencv-doc >/dev/null 2>&1) \
+        && dpkg -x "$tmp"/opencv-doc_*.deb "$tmp/x" && [ -f "$tmp/x$data/messi5.jpg" ]; then
+        mkdir -p "$dst"
+        for p in $pics; do if [ -f "$tmp/x$data/$p" ]; then cp "$tmp/x$data/$p" "$dst/"; fi; done
+        log "OpenCV sample pictures copied into $dst"
+    else
+        log "opencv-doc not installed (needs apt); the distractor benchmarks will use fewer pictures"
+    fi
+    rm -rf "$tmp"
+}
+
 setup_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         if ! "$PY" -m venv "$VENV" 2>/dev/null; then
@@ -86,6 +107,7 @@ case "$cmd" in
     demo)
         setup_gnuradio
         setup_venv
+        setup_photos
         rm -rf out/example_db
         "$VENV/bin/privsem" db example out/example_db --scenes out/scenes
         "$VENV/bin/privsem" loopback out/scenes/chelsea.png \
@@ -96,6 +118,7 @@ case "$cmd" in
         # training, then the paper's grid with every ablation. Both steps resume.
         setup_gnuradio
         setup_venv
+        setup_photos
         [ -f out/figures_db/manifest.json ] || "$VENV/bin/privsem" db example out/figures_db
         resume=""; [ -f out/joint/joint.ckpt ] && resume="--resume"
         [ -f out/joint/report.json ] || "$VENV/bin/privsem" train joint --db out/figures_db --out out/joint $resume
@@ -114,6 +137,7 @@ case "$cmd" in
         setup_datasets
         setup_browser
         setup_venv
+        setup_photos
         shift
         exec "$VENV/bin/python" -m pytest "$@"
         ;;

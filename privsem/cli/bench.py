@@ -43,13 +43,16 @@ def bench_phy(json_path, frames, detection_frames, gnuradio_samples) -> None:
               help="Write the figures here.")
 @click.option("--db", "db_dir", type=click.Path(path_type=Path), default=None,
               help="Privacy DB (default: the example DB, built in a temporary folder).")
-@click.option("--scenes", "n_scenes", type=int, default=60, show_default=True, help="Held-out scenes.")
+@click.option("--scenes", "n_scenes", type=int, default=120, show_default=True, help="Held-out scenes.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def bench_guard(json_path, db_dir, n_scenes, seed) -> None:
-    """Guard detection TPR/FPR, mask IoU and time per image on held-out scenes."""
+@click.option("--figure", "figure", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG of the first 12 scenes: true outline (green), removed pixels (red).")
+def bench_guard(json_path, db_dir, n_scenes, seed, figure) -> None:
+    """Guard per entity: TPR, FPR on other people/animals and empty scenes, ROC AUC,
+    mask IoU on real silhouettes, time per image, on held-out scenes."""
     from ..bench.guard import run
 
-    _emit(run(db_dir, n_scenes, seed), json_path)
+    _emit(run(db_dir, n_scenes, seed, figure), json_path)
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -34,13 +34,33 @@ def create(directory: Path, encoder: str, checkpoint: Path | None) -> None:
 @click.argument("name")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prompt", required=True, help='Text that names the entity, e.g. "the cat Vicky".')
-@click.option("--threshold", type=float, default=None, help="Γ (default: set from the samples).")
-def add(directory: Path, name: str, images: tuple[Path, ...], prompt: str, threshold: float | None) -> None:
-    """Add entity NAME with its sample IMAGES."""
+@click.option("--threshold", type=float, default=None, help="Γ (default: provisional, from the samples).")
+@click.option("--mask", "masks", multiple=True, type=click.Path(path_type=Path),
+              help="The entity's silhouette in each image (PNG, white = entity), one --mask per image in "
+                   "order; without it the entity is found in the images.")
+def add(directory: Path, name: str, images: tuple[Path, ...], prompt: str, threshold: float | None,
+        masks: tuple[Path, ...]) -> None:
+    """Add entity NAME with its sample IMAGES (whole scenes are fine: the entity is found
+    in them). Then run `privsem db calibrate DIR` to set Γ against other people and animals."""
     from ..database import PrivacyDB
 
-    e = PrivacyDB.open(directory).add(name, prompt, list(images), threshold=threshold)
-    click.echo(f"added {e.name}: {len(e.samples)} samples, Γ = {e.threshold:.3f}")
+    e = PrivacyDB.open(directory).add(name, prompt, list(images), threshold=threshold, masks=list(masks) or None)
+    face = f", face path ({len(e.faces)} faces)" if e.faces is not None and len(e.faces) else ""
+    click.echo(f"added {e.name}: {len(e.samples)} samples with silhouettes{face}, Γ = {e.threshold:.3f} "
+               f"(provisional: run privsem db calibrate {directory})" if threshold is None else
+               f"added {e.name}: {len(e.samples)} samples with silhouettes{face}, Γ = {e.threshold:.3f}")
+
+
+@db.command("upgrade")
+@click.argument("directory", type=click.Path(path_type=Path))
+def upgrade(directory: Path) -> None:
+    """Bring a DB of an older privsem to the current format (adds silhouettes, prototypes
+    and faces; keeps every sample, prompt, Γ and Bob's models)."""
+    from ..database import PrivacyDB
+
+    names = PrivacyDB.open(directory).upgrade()
+    click.echo(f"upgraded {directory}: {', '.join(names)}; now run privsem db calibrate {directory}" if names
+               else f"{directory} is already current")
 
 
 @db.command("list")

@@ -1,9 +1,13 @@
-"""Γ per entity from an ROC: detection scores on scenes that show the entity
-(positives) and on scenes that do not (negatives: no entity, or another one).
+"""Γ per entity from an ROC against hard negatives, and hard-negative mining.
 
-The operating point is the lowest Γ whose false-positive rate stays at or below
-``max_fpr`` (so the highest TPR under that FPR), placed halfway to the next higher
-negative score for margin.
+Positives are calibration scenes showing a new view of one of the entity's own samples
+(along its silhouette, :mod:`.views`); negatives are empty backgrounds, other people
+and animals (:mod:`.distractors`, calibration split) and scenes of the DB's other
+entities. The patches of negative scenes (one half of them) that the entity's
+prototypes claim join its negative bank (hard negatives); then, on the other half, Γ is
+the highest threshold that keeps a 97 % true-positive rate while at most ``max_fpr`` of
+the negatives pass (:func:`choose_threshold`): the gap above the calibration negatives
+is margin for the people and animals calibration never saw.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+HARD = 256  # hard-negative prototypes kept per entity
 
 
 @dataclass
@@ -25,41 +31,77 @@ class OperatingPoint:
     negatives: int
 
 
-def choose_threshold(pos: np.ndarray, neg: np.ndarray, max_fpr: float = 0.05) -> float:
-    """Γ with FPR ≤ ``max_fpr`` and the highest TPR on scores ``pos`` / ``neg``."""
+def choose_threshold(pos: np.ndarray, neg: np.ndarray, max_fpr: float = 0.05, min_tpr: float = 0.97) -> float:
+    """Γ on scores ``pos`` / ``neg``: the highest threshold that still passes a share
+    ``min_tpr`` of the positives, as long as at most ``max_fpr`` of the negatives pass
+    it. The gap above the calibration negatives is kept as margin for other people and
+    animals calibration never saw. When no threshold meets both, the highest TPR at
+    FPR ≤ ``max_fpr`` wins (halfway to the next positive)."""
+    pos = np.sort(np.asarray(pos, np.float64))
     neg = np.sort(np.asarray(neg, np.float64))[::-1]
     allowed = int(np.floor(max_fpr * neg.size))  # negatives that may pass
-    if neg.size == 0:
-        return float(np.min(pos))
-    # Γ must exceed the (allowed+1)-th highest negative score
-    floor_neg = neg[allowed] if allowed < neg.size else -1.0
-    above = np.sort(np.asarray(pos, np.float64))
-    above = above[above > floor_neg]
+    floor_neg = neg[allowed] if allowed < neg.size else -np.inf  # Γ must exceed it
+    k = int(np.floor((1 - min_tpr) * pos.size))  # positives that may fall below Γ
+    high = pos[min(k, pos.size - 1)]
+    if high > floor_neg:
+        return float(high - 1e-6)
+    above = pos[pos > floor_neg]
     if above.size == 0:  # no threshold separates them: stay just above the negatives
         return float(floor_neg + 1e-6)
     return float(0.5 * (floor_neg + above[0]))
 
 
-def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> list[OperatingPoint]:
-    """Score the calibration scenes with every entity of ``db`` and set each Γ."""
-    from ..guard.matcher import detection_score, similarity_map
-    from .scenes import CUTOUTS, scene_set
+def calibration_scenes(db, n_scenes: int, seed: int = 0):
+    """``n_scenes`` labelled scenes: every other one a calibration view of one of the
+    DB's samples, the rest alternating empty backgrounds and distractors."""
+    from .distractors import available
+    from .scenes import BACKGROUNDS, make_scene
 
-    names = [e.name for e in db.entities]
-    known = tuple(n for n in names if n in CUTOUTS)
-    scenes = scene_set("calibration", n_scenes, seed, entities=known or tuple(CUTOUTS))
+    rng = np.random.default_rng([seed, 7])
+    sources = {e.name: [(db.read_sample(p), e.read_mask(i)) for i, p in enumerate(e.samples)] for e in db.entities}
+    names = list(sources)
+    others = available("calibration")
+    bgs = BACKGROUNDS["calibration"]
+    scenes = []
+    for i in range(n_scenes):
+        bg = bgs[int(rng.integers(len(bgs)))]
+        if i % 2 == 0:
+            name = names[(i // 2) % len(names)]
+            src = sources[name][int(rng.integers(len(sources[name])))]
+            scenes.append(make_scene(name, bg, rng, split="calibration", source=src))
+        else:
+            other = others[(i // 4) % len(others)] if (others and i % 4 == 3) else None
+            scenes.append(make_scene(None, bg, rng, split="calibration", distractor=other))
+    return scenes
+
+
+def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> list[OperatingPoint]:
+    """Mine hard negatives and set each Γ of ``db`` (stored in the DB); returns the
+    operating points."""
+    from ..guard import Guard
+    from ..guard.matcher import detection_score
+    from ..guard.prototypes import kmeans, normalize
+
+    db.require_current()
+    scenes = calibration_scenes(db, n_scenes, seed)
     enc = db.encoder()
     feats = [enc.features(s.image) for s in scenes]
+    half = len(scenes) // 2  # mine on one half, choose Γ on the other (no score on seen patches)
+    guard = Guard(db)
+    for e in db.entities:  # patches of negative scenes that the entity claims
+        hard = []
+        for s, f in zip(scenes[:half], feats[:half]):
+            if s.entity != e.name:
+                m = guard.score_maps(f)[e.name]
+                hard.append(normalize(f[m > 0] - db.mu))
+        hard = np.concatenate(hard) if hard else np.zeros((0, db.mu.size), np.float32)
+        db.set_hard_negatives(e.name, kmeans(hard, HARD, seed=2) if len(hard) else hard)
+    guard = Guard(db)
     points = []
     for e in db.entities:
-        scores = np.array([detection_score(similarity_map(f, e.feature, db.mu)) for f in feats])
-        is_pos = np.array([s.entity == e.name for s in scenes])
-        if not is_pos.any():  # no generated scene shows it: its own samples are the positives
-            own = [detection_score(similarity_map(enc.features(db.read_sample(p)), e.feature, db.mu))
-                   for p in e.samples]
-            pos, neg = np.asarray(own), scores
-        else:
-            pos, neg = scores[is_pos], scores[~is_pos]
+        scores = np.array([detection_score(guard.score_maps(f)[e.name]) for f in feats[half:]])
+        is_pos = np.array([s.entity == e.name for s in scenes[half:]])
+        pos, neg = scores[is_pos], scores[~is_pos]
         gamma = choose_threshold(pos, neg, max_fpr)
         points.append(OperatingPoint(e.name, round(gamma, 4), float(np.mean(pos >= gamma)),
                                      float(np.mean(neg >= gamma)), int(pos.size), int(neg.size)))

@@ -55,22 +55,34 @@ def install_finetuned(db: PrivacyDB) -> bool:
     return True
 
 
-def build_example_db(root: str | Path, scenes_dir: str | Path | None = None) -> PrivacyDB:
-    """Create the example DB in ``root`` (and the scenes in ``scenes_dir``)."""
+def build_example_db(root: str | Path, scenes_dir: str | Path | None = None, calibrate: bool = True) -> PrivacyDB:
+    """Create the example DB in ``root`` (and the scenes in ``scenes_dir``). Each crop's
+    silhouette is the entity's true one (:mod:`.silhouettes`) cut the same way; Γ comes
+    from ``db calibrate``'s ROC (``calibrate=False`` leaves the provisional Γ)."""
+    from .silhouettes import silhouette
+
     db = PrivacyDB.create(root)
     with tempfile.TemporaryDirectory() as tmp:
         for name, (prompt, picture, crops) in CROPS.items():
             img = skimage_image(picture)
-            files = []
-            for i, ((y0, y1, x0, x1), _what) in enumerate(crops):
-                f = Path(tmp) / f"{name}_{i}.png"
-                save_image(f, img[y0:y1, x0:x1])
+            sil = silhouette(name)[1]
+            files, masks = [], []
+            boxes = [(box, False) for box, _ in crops] + [(crops[0][0], True)]  # and the first, mirrored
+            for i, ((y0, y1, x0, x1), mirror) in enumerate(boxes):
+                pix, m = img[y0:y1, x0:x1], sil[y0:y1, x0:x1]
+                if mirror:
+                    pix, m = pix[:, ::-1], m[:, ::-1]
+                f = Path(tmp) / (f"{name}_mirror.png" if mirror else f"{name}_{i}.png")
+                save_image(f, np.ascontiguousarray(pix))
+                save_image(Path(tmp) / f"{f.stem}_mask.png", np.ascontiguousarray(m))
                 files.append(f)
-            (y0, y1, x0, x1), _ = crops[0]
-            f = Path(tmp) / f"{name}_mirror.png"
-            save_image(f, np.ascontiguousarray(img[y0:y1, x0:x1, :][:, ::-1]))
-            files.append(f)
-            db.add(name, prompt, files)
+                masks.append(Path(tmp) / f"{f.stem}_mask.png")
+            db.add(name, prompt, files, masks=masks)
+    if calibrate:
+        from .calibrate import calibrate as run
+
+        for p in run(db):
+            db.set_threshold(p.entity, p.threshold, "roc(max_fpr=0.05, scenes=80)")
     install_finetuned(db)
     if scenes_dir is not None:
         out = Path(scenes_dir)

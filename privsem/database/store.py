@@ -6,7 +6,11 @@ Layout of a DB directory::
     encoder_mean.safetensors      μ: mean encoder feature of generic images
     samples/<name>/NN.<ext>       sample images S_k (copied in), or NN.<ext>.enc when the
                                   DB is encrypted at rest (see :mod:`.crypto`)
-    features/<name>.safetensors   f_k (float32 (d,))
+    masks/<name>/NN.png           each sample's silhouette (white = the entity), given with
+                                  ``db add --mask`` or found in the samples
+    features/<name>.safetensors   f_k (``v``, float32 (d,)), the entity's prototypes (P, d),
+                                  its negative bank (N, d), hard negatives mined by
+                                  ``db calibrate`` (M, d) and face descriptors (F, 128)
     recovery/finetuned.safetensors   Bob's recovery U-Net fine-tuned on this DB (Algorithm 2),
                                   optional; its DB fingerprint says which entities it saw
     recovery/sd_unet/             Bob's fine-tuned Stable Diffusion U-Net (diffusers), optional
@@ -27,7 +31,7 @@ import json
 import re
 import secrets
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,8 @@ from ..imageio import decode_image, load_image
 from ..weights import sha256_file
 from . import crypto
 
-FORMAT = "privsem-db-1"
+FORMAT = "privsem-db-2"
+FORMAT_V1 = "privsem-db-1"  # before silhouettes and prototypes: open, list, verify, upgrade
 NAME_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
 # Generic pictures bundled with scikit-image that show none of the example entities:
 # they give μ and the "no entity here" scores that Γ is set against.
@@ -50,14 +55,52 @@ GENERIC_IMAGES = ["rocket", "hubble_deep_field", "immunohistochemistry", "colorw
 @dataclass
 class Entity:
     """One private entity k: name, prompt i_k, sample files S_k, feature f_k (float32
-    ``(d,)``), threshold Γ_k (cosine units). Read the samples with
-    :meth:`PrivacyDB.read_sample` (they may be encrypted)."""
+    ``(d,)``), threshold Γ_k (patch-score units, see :func:`privsem.guard.matcher.patch_scores`),
+    silhouette files (one PNG per sample), prototypes float32 ``(P, d)``, negative bank
+    ``(N, d)`` (hard negatives from ``db calibrate`` included) and face descriptors
+    ``(F, 128)`` (F = 0: no face in the samples). Read the samples with
+    :meth:`PrivacyDB.read_sample` (they may be encrypted). A DB of the old format has no
+    silhouettes: ``masks`` is empty and ``prototypes`` is None."""
 
     name: str
     prompt: str
     samples: list[Path]
     feature: np.ndarray
     threshold: float
+    masks: list[Path] = field(default_factory=list)
+    prototypes: np.ndarray | None = None
+    negatives: np.ndarray | None = None
+    faces: np.ndarray | None = None
+
+    def read_mask(self, i: int) -> np.ndarray:
+        """Silhouette of sample ``i``: bool ``(H, W)``."""
+        from PIL import Image
+
+        return np.asarray(Image.open(self.masks[i]).convert("L")) > 127
+
+
+# More generic photos for the negative bank only (μ keeps the list above): colourful
+# everyday scenes whose reds and browns would otherwise look nearer to a cat's fur or an
+# orange suit than anything in the bank (scikit-learn's china and flower, scikit-image's
+# motorcycle stereo pair).
+NEGATIVE_IMAGES = ["china", "flower", "motorcycle_left"]
+
+
+@functools.lru_cache(maxsize=2)
+def _negative_feature_maps(encoder_name: str, checkpoint: str | None = None) -> tuple[np.ndarray, ...]:
+    """Feature maps of :data:`GENERIC_IMAGES` and :data:`NEGATIVE_IMAGES`."""
+    from ..codec.data import named_image
+
+    enc = _cached_encoder(encoder_name, checkpoint)
+    extra = []
+    for n in NEGATIVE_IMAGES:
+        if n == "motorcycle_left":
+            from skimage import data
+
+            extra.append(data.stereo_motorcycle()[0].astype(np.float32) / 255.0)
+        else:
+            extra.append(named_image(n))
+    return _generic_feature_maps(encoder_name, checkpoint) + tuple(enc.features(im) for im in extra)
 
 
 @functools.lru_cache(maxsize=2)
@@ -75,6 +118,40 @@ def _save_vector(path: Path, v: np.ndarray) -> None:
 
 def _load_vector(path: Path) -> np.ndarray:
     return load_file(str(path))["v"].numpy()
+
+
+def _load_features(path: Path) -> dict[str, np.ndarray]:
+    return {k: t.numpy() for k, t in load_file(str(path)).items()}
+
+
+def _save_features(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    save_file({k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in tensors.items()}, str(path))
+
+
+def _save_mask(path: Path, mask: np.ndarray) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(mask.astype(np.uint8) * 255).save(path, optimize=True)
+
+
+def load_mask_file(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
+    """A user's silhouette file (PNG/JPEG, white = entity) as bool ``shape``.
+
+    Raises:
+        PrivsemError: unreadable, another size than its sample, or empty."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            m = np.asarray(im.convert("L")) > 127
+    except (OSError, UnidentifiedImageError, ValueError):
+        raise PrivsemError(f"cannot read mask {path} (not an image)") from None
+    if m.shape != tuple(shape):
+        raise PrivsemError(f"mask {path} is {m.shape[1]}×{m.shape[0]}, its sample {shape[1]}×{shape[0]}")
+    if not m.any():
+        raise PrivsemError(f"mask {path} is empty (white marks the entity)")
+    return m
 
 
 class PrivacyDB:
@@ -132,7 +209,7 @@ class PrivacyDB:
             raise PrivsemError(f"not a privacy database: {root} (no manifest.json)")
         try:
             manifest = json.loads(mpath.read_text())
-            ok = manifest.get("format") == FORMAT
+            ok = manifest.get("format") in (FORMAT, FORMAT_V1)
         except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
             ok = False
         if not ok:
@@ -158,9 +235,32 @@ class PrivacyDB:
 
     @property
     def entities(self) -> list[Entity]:
-        return [Entity(name=n, prompt=e["prompt"], samples=[self.root / s for s in e["samples"]],
-                       feature=_load_vector(self.root / e["feature"]), threshold=float(e["threshold"]))
-                for n, e in self._m["entities"].items()]
+        out = []
+        for n, e in self._m["entities"].items():
+            t = _load_features(self.root / e["feature"])
+            negatives = t.get("negatives")
+            if negatives is not None and "hard" in t:
+                negatives = np.concatenate([negatives, t["hard"]])
+            out.append(Entity(name=n, prompt=e["prompt"], samples=[self.root / s for s in e["samples"]],
+                              feature=t["v"], threshold=float(e["threshold"]),
+                              masks=[self.root / m for m in e.get("masks", [])],
+                              prototypes=t.get("prototypes"), negatives=negatives, faces=t.get("faces")))
+        return out
+
+    @property
+    def legacy(self) -> bool:
+        """True for a DB made before silhouettes (format privsem-db-1): ``db upgrade`` it."""
+        return self._m["format"] != FORMAT
+
+    def require_current(self) -> None:
+        """Refuse an old-format DB with the command that upgrades it.
+
+        Raises:
+            PrivsemError: one line naming ``privsem db upgrade``."""
+        if self.legacy:
+            raise PrivsemError(f"privacy database {self.root} has no entity silhouettes (format {FORMAT_V1}); "
+                               f"run: privsem db upgrade {self.root}  (keeps every sample, adds silhouettes "
+                               "and prototypes)")
 
     def entity_info(self, name: str) -> dict:
         """The manifest record of one entity (prompt, samples, Γ and how it was chosen)."""
@@ -342,16 +442,21 @@ class PrivacyDB:
         return len(old)
 
     # ---- changes ----------------------------------------------------------------------
-    def add(self, name: str, prompt: str, images: list[str | Path], threshold: float | None = None) -> Entity:
-        """Add entity ``name`` with its prompt and sample images; compute f_k and Γ_k.
+    def add(self, name: str, prompt: str, images: list[str | Path], threshold: float | None = None,
+            masks: list[str | Path] | None = None) -> Entity:
+        """Add entity ``name`` with its prompt and sample images; compute its silhouettes,
+        prototypes, negative bank, face descriptors and a provisional Γ_k.
 
+        ``masks``: one silhouette file per image (white = the entity); without them the
+        entity is found in the samples (:func:`privsem.guard.cosegment.find_silhouettes`).
         Γ_k, unless given, is the midpoint between the highest detection score on the
-        generic images (which show none of the entities) and the lowest score of the
-        entity's own samples. Proper ROC calibration against negatives is
-        ``db calibrate`` (later).
-        """
-        from ..guard.matcher import detection_score, entity_feature, similarity_map
+        generic pictures and the lowest on the entity's own samples; ``db calibrate``
+        replaces it by an ROC operating point against other people and animals.
 
+        Raises:
+            PrivsemError: bad name or prompt, unreadable image or mask, no entity found in
+            a sample, an old-format DB (upgrade it first).
+        """
         if not NAME_RE.match(name):
             raise PrivsemError(f"bad entity name {name!r}: use 1-64 of a-z 0-9 _ -")
         if name in self._m["entities"]:
@@ -360,22 +465,23 @@ class PrivacyDB:
             raise PrivsemError("the prompt must not be empty")
         if not images:
             raise PrivsemError("give at least one sample image")
+        if masks is not None and len(masks) != len(images):
+            raise PrivsemError(f"{len(masks)} masks for {len(images)} images: give one --mask per image, in order")
+        self.require_current()
         cipher = self._cipher() if self.encrypted else None  # a missing or wrong passphrase fails here
         pictures = [load_image(p) for p in images]  # validates every file first
-        enc = self.encoder()
-        maps = [enc.features(img) for img in pictures]
-        f_k = entity_feature(maps, self.mu)
-        own = min(detection_score(similarity_map(m, f_k, self.mu)) for m in maps)
-        generic = max(detection_score(similarity_map(m, f_k, self.mu))
-                      for m in _generic_feature_maps(self.encoder_name, self.encoder_checkpoint))
+        if masks is not None:
+            sil = [load_mask_file(m, im.shape[:2]) for m, im in zip(masks, pictures)]
+        else:
+            sil = self.find_silhouettes(pictures, [Path(p).name for p in images])
+        tensors, own, generic = self._describe(name, pictures, sil)
         method = "given"
         if threshold is None:
-            threshold, method = 0.5 * (own + generic), "midpoint(generic max, samples min)"
-        sdir = self.root / "samples" / name
-        sdir.mkdir(parents=True, exist_ok=True)
+            threshold, method = 0.5 * (own + generic), "provisional midpoint(generic max, samples min); run db calibrate"
         rels = []
         for i, src in enumerate(images):
             rel = f"samples/{name}/{i:02d}{Path(src).suffix.lower() or '.png'}"
+            (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
             if cipher is None:
                 shutil.copyfile(src, self.root / rel)
             else:
@@ -383,15 +489,103 @@ class PrivacyDB:
                 rel += crypto.SUFFIX
             rels.append(rel)
             self._track(rel)
-        (self.root / "features").mkdir(exist_ok=True)
-        frel = f"features/{name}.safetensors"
-        _save_vector(self.root / frel, f_k)
-        self._track(frel)
-        self._m["entities"][name] = {"prompt": prompt, "samples": rels, "feature": frel,
+        self._m["entities"][name] = {"prompt": prompt, "samples": rels, "feature": f"features/{name}.safetensors",
                                      "threshold": round(float(threshold), 4), "threshold_method": method,
                                      "samples_min_score": round(own, 4), "generic_max_score": round(generic, 4)}
+        self._store_description(name, sil, tensors, "given" if masks is not None else "found")
         self._write()
         return next(e for e in self.entities if e.name == name)
+
+    def find_silhouettes(self, pictures: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
+        """The entity's silhouette in each of its sample pictures (bool ``(H, W)`` each)."""
+        from ..guard.cosegment import find_silhouettes
+
+        return find_silhouettes(self.encoder(), pictures, self.mu, self._generic_patches(), names)
+
+    def _generic_patches(self) -> np.ndarray:
+        from ..guard.prototypes import generic_patches
+
+        return generic_patches(_negative_feature_maps(self.encoder_name, self.encoder_checkpoint), self.mu)
+
+    def _describe(self, name: str, pictures: list[np.ndarray], sil: list[np.ndarray]) -> tuple[dict, float, float]:
+        """Tensors of the features file, and the lowest detection score of the samples
+        and the highest of the generic pictures under them (for a provisional Γ)."""
+        from ..guard import face
+        from ..guard.matcher import detection_score, patch_scores
+        from ..guard.prototypes import build, normalize
+
+        enc = self.encoder()
+        protos, negs = build(enc, list(zip(pictures, sil)), self.mu, self._generic_patches())
+        others = [e.prototypes for e in self.entities if e.name != name and e.prototypes is not None]
+        bank = np.concatenate([negs, *others])
+        own = min(detection_score(patch_scores(enc.features(im), protos, bank, self.mu)) for im in pictures)
+        generic = max(detection_score(patch_scores(f, protos, bank, self.mu))
+                      for f in _generic_feature_maps(self.encoder_name, self.encoder_checkpoint))
+        descriptors = []
+        if face.available():
+            finder = face.cached_encoder()
+            for im, m in zip(pictures, sil):
+                for fc in finder.faces(im):
+                    t, l, b, r = fc.box
+                    if m[(t + b) // 2, (l + r) // 2]:  # the entity's own face, not a bystander's
+                        descriptors.append(fc.descriptor)
+                        break
+        tensors = {"v": normalize(protos.mean(0)), "prototypes": protos, "negatives": negs,
+                   "faces": np.asarray(descriptors, np.float32).reshape(-1, 128)}
+        return tensors, own, generic
+
+    def _store_description(self, name: str, sil: list[np.ndarray], tensors: dict, source: str) -> None:
+        """Write the silhouettes and the features file of ``name`` and track them (the
+        manifest is written by the caller)."""
+        mrels = []
+        for i, m in enumerate(sil):
+            rel = f"masks/{name}/{i:02d}.png"
+            _save_mask(self.root / rel, m)
+            self._track(rel)
+            mrels.append(rel)
+        frel = f"features/{name}.safetensors"
+        (self.root / "features").mkdir(exist_ok=True)
+        _save_features(self.root / frel, tensors)
+        self._track(frel)
+        rec = self._m["entities"][name]
+        rec.update({"feature": frel, "masks": mrels, "mask_source": source,
+                    "faces": int(len(tensors["faces"]))})
+
+    def set_hard_negatives(self, name: str, hard: np.ndarray) -> None:
+        """Store patches of other people and animals that came close to ``name``
+        (float32 ``(M, d)``, centred unit rows; from ``db calibrate``) in its bank."""
+        rec = self._m["entities"][name]
+        path = self.root / rec["feature"]
+        t = _load_features(path)
+        t["hard"] = np.asarray(hard, np.float32).reshape(-1, t["prototypes"].shape[1])
+        _save_features(path, t)
+        self._track(rec["feature"])
+        self._write()
+
+    def upgrade(self) -> list[str]:
+        """Bring an old-format DB to the current one: find each entity's silhouette in
+        its samples, compute prototypes, negatives and faces. Samples, prompts, Γ and
+        Bob's models are kept; nothing is written until every entity succeeded.
+
+        Returns:
+            names of the entities upgraded (empty if the DB was current).
+
+        Raises:
+            PrivsemError: no entity found in a sample (names it; give that entity's
+            silhouettes by re-adding it with ``--mask``)."""
+        if not self.legacy:
+            return []
+        todo = {}
+        for e in self.entities:
+            pictures = [self.read_sample(p) for p in e.samples]
+            sil = self.find_silhouettes(pictures, [f"{e.name}/{p.name}" for p in e.samples])
+            todo[e.name] = (pictures, sil)
+        self._m["format"] = FORMAT
+        for name, (pictures, sil) in todo.items():
+            tensors, _, _ = self._describe(name, pictures, sil)
+            self._store_description(name, sil, tensors, "found")
+        self._write()
+        return list(todo)
 
     def set_threshold(self, name: str, threshold: float, method: str) -> None:
         """Store Γ for an entity and how it was chosen."""
@@ -406,10 +600,11 @@ class PrivacyDB:
         if name not in self._m["entities"]:
             raise PrivsemError(f"no entity {name!r} in {self.root}")
         rec = self._m["entities"].pop(name)
-        for rel in [*rec["samples"], rec["feature"]]:
+        for rel in [*rec["samples"], *rec.get("masks", []), rec["feature"]]:
             (self.root / rel).unlink(missing_ok=True)
             self._m["files"].pop(rel, None)
         shutil.rmtree(self.root / "samples" / name, ignore_errors=True)
+        shutil.rmtree(self.root / "masks" / name, ignore_errors=True)
         self._write()
 
     # ---- Bob's fine-tuned recovery model --------------------------------------------------

@@ -31,6 +31,20 @@ def entity_feature(feature_maps: list[np.ndarray], mu: np.ndarray) -> np.ndarray
     return _normalize(pooled - mu).astype(np.float32)
 
 
+def patch_scores(feats: np.ndarray, prototypes: np.ndarray, negatives: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """How much nearer each patch is to the entity than to anything else: its best
+    cosine to the entity's prototypes minus its best cosine to the negative bank
+    (:mod:`.prototypes`). float32 ``(h, w)`` in [−2, 2]; > 0 means "more like the entity".
+
+    Args:
+        feats: float32 ``(h, w, d)`` encoder features of the image.
+        prototypes: float32 ``(P, d)``, negatives: float32 ``(N, d)``, centred unit rows.
+        mu: float32 ``(d,)`` generic mean feature.
+    """
+    v = _normalize(feats - mu)
+    return ((v @ prototypes.T).max(-1) - (v @ negatives.T).max(-1)).astype(np.float32)
+
+
 def similarity_map(feats: np.ndarray, f_k: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Cosine similarity of every centred patch to f_k: float32 ``(h, w)`` in [−1, 1]."""
     return (_normalize(feats - mu) @ f_k).astype(np.float32)
