@@ -57,9 +57,9 @@ setup_datasets() {
 setup_photos() {
     # The guard's same-class distractors (privsem/database/distractors.py): OpenCV's sample
     # pictures from Debian's opencv-doc. Without root, `apt-get download` the package and
-    # copy only the pictures used into the venv (also when dpkg excludes /usr/share/doc).
-    local data=/usr/share/doc/opencv-doc/examples/data dst="$VENV/share/privsem-photos" tmp p
-    local pics="messi5.jpg basketball1.png basketball2.png chicky_512.png baboon.jpg squirrel_cls.jpg butterfly.jpg"
+    # copy its pictures into the venv (also when dpkg excludes /usr/share/doc). The guard's
+    # negative bank also uses some of them (GENERIC_PHOTOS in the same module).
+    local data=/usr/share/doc/opencv-doc/examples/data dst="$VENV/share/privsem-photos" tmp
     [ -f "$data/messi5.jpg" ] || [ -f "$dst/messi5.jpg" ] && return 0
     apt_install opencv-doc && [ -f "$data/messi5.jpg" ] && return 0
     tmp=$(mktemp -d)
@@ -67,7 +67,7 @@ setup_photos() {
         && (cd "$tmp" && apt-get download -q opencv-doc >/dev/null 2>&1) \
         && dpkg -x "$tmp"/opencv-doc_*.deb "$tmp/x" && [ -f "$tmp/x$data/messi5.jpg" ]; then
         mkdir -p "$dst"
-        for p in $pics; do if [ -f "$tmp/x$data/$p" ]; then cp "$tmp/x$data/$p" "$dst/"; fi; done
+        cp "$tmp/x$data"/*.jpg "$tmp/x$data"/*.png "$dst/"
         log "OpenCV sample pictures copied into $dst"
     else
         log "opencv-doc not installed (needs apt); the distractor benchmarks will use fewer pictures"

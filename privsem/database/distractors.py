@@ -172,3 +172,25 @@ def _crop(name: str, path: str) -> np.ndarray:
         img = load_image(path)
     y0, y1, x0, x1 = d.box
     return np.ascontiguousarray(np.clip(img[y0:y1, x0:x1, :3], 0.0, 1.0), dtype=np.float32)
+
+
+# Everyday OpenCV sample photos (no person, no animal, and none a test background) that
+# join every entity's negative bank: the more of the world the bank has seen, the fewer
+# cups, fruit and furniture look nearer to an entity than to anything else.
+GENERIC_PHOTOS = ("aero1.jpg", "aloeL.jpg", "apple.jpg", "board.jpg", "box_in_scene.png", "building.jpg",
+                  "ela_original.jpg", "fruits.jpg", "graf1.png", "home.jpg", "leuvenA.jpg", "orange.jpg",
+                  "pca_test1.jpg", "rubberwhale1.png", "smarties.png", "starry_night.jpg", "stuff.jpg",
+                  "licenseplate_motion.jpg", "Blender_Suzanne1.jpg")
+
+
+def generic_photo_names() -> list[str]:
+    """The :data:`GENERIC_PHOTOS` installed here (empty without ``opencv-doc``)."""
+    base = photos_dir()
+    return [] if base is None else [f for f in GENERIC_PHOTOS if (base / f).is_file()]
+
+
+def generic_photos() -> list[tuple[str, np.ndarray]]:
+    """The installed :data:`GENERIC_PHOTOS` as (file name, float32 ``(H, W, 3)`` in [0, 1])."""
+    from ..imageio import load_image
+
+    return [(f, load_image(photos_dir() / f)) for f in generic_photo_names()]

@@ -80,9 +80,8 @@ class Entity:
 
 
 # More generic photos for the negative bank only (μ keeps the list above): colourful
-# everyday scenes whose reds and browns would otherwise look nearer to a cat's fur or an
-# orange suit than anything in the bank (scikit-learn's china and flower, scikit-image's
-# motorcycle stereo pair).
+# everyday scenes (scikit-learn's china and flower, scikit-image's motorcycle stereo pair)
+# and, where installed, OpenCV's everyday sample photos (distractors.GENERIC_PHOTOS).
 NEGATIVE_IMAGES = ["china", "flower", "motorcycle_left"]
 
 
@@ -100,6 +99,9 @@ def _negative_feature_maps(encoder_name: str, checkpoint: str | None = None) -> 
             extra.append(data.stereo_motorcycle()[0].astype(np.float32) / 255.0)
         else:
             extra.append(named_image(n))
+    from .distractors import generic_photos
+
+    extra += [im for _, im in generic_photos()]
     return _generic_feature_maps(encoder_name, checkpoint) + tuple(enc.features(im) for im in extra)
 
 
@@ -489,7 +491,10 @@ class PrivacyDB:
                 rel += crypto.SUFFIX
             rels.append(rel)
             self._track(rel)
+        from .distractors import generic_photo_names
+
         self._m["entities"][name] = {"prompt": prompt, "samples": rels, "feature": f"features/{name}.safetensors",
+                                     "negative_photos": len(GENERIC_IMAGES) + len(NEGATIVE_IMAGES) + len(generic_photo_names()),
                                      "threshold": round(float(threshold), 4), "threshold_method": method,
                                      "samples_min_score": round(own, 4), "generic_max_score": round(generic, 4)}
         self._store_description(name, sil, tensors, "given" if masks is not None else "found")

@@ -4,7 +4,9 @@ What the samples of one entity have in common is the entity: a patch of sample i
 has a close match in the other samples, and no close match in generic pictures, is
 taken to be the entity (co-segmentation by mutual nearest neighbours). The coarse map is
 then snapped to the outline with GrabCut. A single sample has nothing to compare with:
-the object GrabCut separates from the picture's border is taken.
+the object GrabCut separates from the picture's border is taken, or the whole picture
+when nothing separates from it (a close-up). Where the common part covers nearly the
+whole picture, the whole picture is the entity.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .prototypes import normalize
 from .refiner import grabcut_mask
 
 MIN_FRACTION = 0.02  # a silhouette smaller than this share of its sample is "not found"
+CLOSE_UP = 0.9  # a coarse map covering this share of the picture: the entity fills it
 
 
 def _coarse(score: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -52,9 +55,13 @@ def find_silhouettes(encoder, images: list[np.ndarray], mu: np.ndarray, generic:
             coarse = np.zeros(im.shape[:2], bool)
             h, w = im.shape[:2]
             coarse[h // 8: h - h // 8, w // 8: w - w // 8] = True
+        if coarse.mean() >= CLOSE_UP:
+            out.append(np.ones(im.shape[:2], bool))
+            continue
         mask = grabcut_mask(im, coarse, max_side=256, iters=5, grow=0)
-        frac = mask.mean()
-        if frac < MIN_FRACTION:
+        if len(images) == 1 and mask.mean() < MIN_FRACTION:  # nothing separates: a close-up
+            mask = np.ones(im.shape[:2], bool)
+        if mask.mean() < MIN_FRACTION:
             raise PrivsemError(f"no entity found in sample {names[i]}: give its silhouette with --mask "
                                "(a PNG, white where the entity is)")
         out.append(mask)
