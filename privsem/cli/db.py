@@ -55,7 +55,7 @@ def add(directory: Path, name: str, images: tuple[Path, ...], prompt: str, thres
 @click.argument("directory", type=click.Path(path_type=Path))
 def upgrade(directory: Path) -> None:
     """Bring a DB of an older privsem to the current format (adds silhouettes, prototypes
-    and faces; keeps every sample, prompt, Γ and Bob's models)."""
+    and faces; keeps every sample, prompt and Bob's models; Γ becomes provisional: calibrate next)."""
     from ..database import PrivacyDB
 
     names = PrivacyDB.open(directory).upgrade()

@@ -94,7 +94,7 @@ def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> l
             if s.entity != e.name:
                 m = guard.score_maps(f)[e.name]
                 hard.append(normalize(f[m > 0] - db.mu))
-        hard = np.concatenate(hard) if hard else np.zeros((0, db.mu.size), np.float32)
+        hard = np.concatenate([db.hard_negatives(e.name), *hard])  # a second calibration adds to the first
         db.set_hard_negatives(e.name, kmeans(hard, HARD, seed=2) if len(hard) else hard)
     guard = Guard(db)
     points = []

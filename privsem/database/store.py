@@ -556,6 +556,11 @@ class PrivacyDB:
         rec.update({"feature": frel, "masks": mrels, "mask_source": source,
                     "faces": int(len(tensors["faces"]))})
 
+    def hard_negatives(self, name: str) -> np.ndarray:
+        """The hard negatives ``db calibrate`` stored for ``name``: float32 ``(M, d)``."""
+        t = _load_features(self.root / self._m["entities"][name]["feature"])
+        return t.get("hard", np.zeros((0, t["v"].size), np.float32))
+
     def set_hard_negatives(self, name: str, hard: np.ndarray) -> None:
         """Store patches of other people and animals that came close to ``name``
         (float32 ``(M, d)``, centred unit rows; from ``db calibrate``) in its bank."""
@@ -569,8 +574,10 @@ class PrivacyDB:
 
     def upgrade(self) -> list[str]:
         """Bring an old-format DB to the current one: find each entity's silhouette in
-        its samples, compute prototypes, negatives and faces. Samples, prompts, Γ and
-        Bob's models are kept; nothing is written until every entity succeeded.
+        its samples, compute prototypes, negatives and faces. Samples, prompts and Bob's
+        models are kept; Γ is reset to the provisional one (the old Γ was a cosine, not a
+        patch score: run ``db calibrate`` next). Nothing is written until every entity
+        succeeded.
 
         Returns:
             names of the entities upgraded (empty if the DB was current).
@@ -587,7 +594,11 @@ class PrivacyDB:
             todo[e.name] = (pictures, sil)
         self._m["format"] = FORMAT
         for name, (pictures, sil) in todo.items():
-            tensors, _, _ = self._describe(name, pictures, sil)
+            tensors, own, generic = self._describe(name, pictures, sil)
+            self._m["entities"][name].update({
+                "threshold": round(0.5 * (own + generic), 4),
+                "threshold_method": "provisional midpoint(generic max, samples min); run db calibrate",
+                "samples_min_score": round(own, 4), "generic_max_score": round(generic, 4)})
             self._store_description(name, sil, tensors, "found")
         self._write()
         return list(todo)
