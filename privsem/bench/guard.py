@@ -57,6 +57,7 @@ def run(db_dir: str | Path | None = None, n_scenes: int = 120, seed: int = 0, fi
         db = PrivacyDB.open(db_dir) if db_dir else build_example_db(Path(tmp) / "db")
         guard = Guard(db)
         gammas = {e.name: e.threshold for e in db.entities}
+        face_path = {e.name: bool(e.faces is not None and len(e.faces)) for e in db.entities}
         names = tuple(n for n in gammas if n in CUTOUTS)
         scenes = scene_set("heldout", n_scenes, seed, entities=names)
         guard(scenes[0].image)  # warm-up
@@ -119,7 +120,7 @@ def run(db_dir: str | Path | None = None, n_scenes: int = 120, seed: int = 0, fi
             "roc_auc": _auc(p["pos_ev"], p["neg_ev"]),
             "mask_iou": round(float(np.mean(p["ious"])), 4) if p["ious"] else None,
             "mask_iou_min": round(float(np.min(p["ious"])), 4) if p["ious"] else None,
-            "gamma": gammas[name], "face_path": bool(next(e for e in db.entities if e.name == name).faces.size),
+            "gamma": gammas[name], "face_path": face_path[name],
         }
     if figure is not None:
         _figure(looks, figure)

@@ -11,10 +11,15 @@ receivers estimate M̂ from Â and recover. Variants:
 * ``eve`` — the base model, no DB and no prompt (privsem's default link does not send it);
 * ``eve_text`` — the base model given the prompt embedding (the paper's link sends î);
 * ``exemplar`` — Bob pasting the DB's sample (the earlier, non-generative recovery);
-* ``telea``, ``ns``, ``pushpull`` — classical inpainting without any prior.
+* ``telea``, ``ns``, ``pushpull`` — classical inpainting without any prior;
+* ``other`` — another individual of the same class (Grace Hopper for a person, the dog
+  for an animal) pasted into M̂'s box: the judges' negatives.
 
-Region metrics are inside the guard's mask M (what was removed); identity is the
-guard's decision on the output (eq. 8). Chance is the guard's rate of "entity present"
+Region metrics are inside the guard's mask M (what was removed). Two identity judges:
+the guard's decision on the output (eq. 8), and, for people, dlib's face recogniser
+(:mod:`privsem.metrics.face_judge`: the nearest face within 0.6 of the DB's faces).
+Per variant and judge: the rate, and the ROC AUC and true-accept rate at 1 % false
+accept against the ``other`` baseline. Chance is the guard's rate of "entity present"
 on held-out scenes without the entity.
 """
 
@@ -28,7 +33,33 @@ import numpy as np
 
 from ..metrics.image import mask_iou
 
-VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns", "pushpull")
+VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns", "pushpull", "other")
+OTHER = {"astronaut": "grace_hopper", "chelsea": "dog"}  # the "random other individual" of each class
+
+
+class OtherIndividual:
+    """Pastes another individual's photo into M̂'s bounding box (inside M̂ only): what a
+    judge must not mistake for the entity."""
+
+    name = "other"
+
+    def __init__(self) -> None:
+        self.entity = None
+
+    def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0):
+        from ..database.distractors import available, distractor
+        from ..database.scenes import _resize
+
+        name = OTHER.get(self.entity, "grace_hopper")
+        if not mask.any() or name not in available():
+            return image.copy()
+        ys, xs = np.nonzero(mask)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        out = image.copy()
+        pix = _resize(distractor(name), (y1 - y0, x1 - x0))
+        m = mask[y0:y1, x0:x1]
+        out[y0:y1, x0:x1][m] = pix[m]
+        return out
 
 
 def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm") -> dict:
@@ -52,6 +83,7 @@ def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm") -> dict:
         "telea": lambda: OpenCVRecovery("telea"),
         "ns": lambda: OpenCVRecovery("ns"),
         "pushpull": lambda: PushPullRecovery(),
+        "other": lambda: OtherIndividual(),
     }
     return {v: make[v]() for v in variants}
 
@@ -76,14 +108,26 @@ def time_recovery(recovery, size: int = 256, repeats: int = 3) -> float:
 
 
 def _summary(rows: list[dict], snrs, variants) -> dict:
+    from ..metrics.face_judge import roc_auc, tar_at_far
+
     out = {}
     for snr in snrs:
+        neg = [r for r in rows if r["snr_db"] == snr and r["variant"] == "other"]
         for v in variants:
             rs = [r for r in rows if r["snr_db"] == snr and r["variant"] == v]
             if not rs:
                 continue
-            out[f"{v}@{snr:g}"] = {k: round(float(np.nanmean([r[k] for r in rs])), 4)
-                                   for k in ("psnr", "ssim", "psnr_region", "ssim_region", "identity_recognized")}
+            e = {k: round(float(np.nanmean([r[k] for r in rs])), 4)
+                 for k in ("psnr", "ssim", "psnr_region", "ssim_region", "identity_recognized")}
+            faces = [r["face_recognized"] for r in rs if r["face_recognized"] is not None]
+            e["face_recognized"] = round(float(np.mean(faces)), 4) if faces else None
+            e["face_n"] = len(faces)
+            for judge, key in (("guard", "guard_evidence"), ("face", "face_score")):
+                pos, ng = [r[key] for r in rs], [r[key] for r in neg]
+                auc, tar = roc_auc(pos, ng), tar_at_far(pos, ng, 0.01)
+                e[f"{judge}_auc"] = None if auc is None else round(auc, 4)
+                e[f"{judge}_tar_at_far1"] = None if tar is None else round(tar, 4)
+            out[f"{v}@{snr:g}"] = e
     return out
 
 
@@ -101,11 +145,16 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     from ..recovery.mask_estimate import find_removed
     from ..text import default_text_encoder
 
+    from ..bench.guard import _evidence
+    from ..metrics.face_judge import FaceJudge
+
     text = default_text_encoder()
     codec = load_codec()
     with tempfile.TemporaryDirectory() as tmp:
         db = build_example_db(Path(tmp) / "db")
         guard = Guard(db)
+        judge = FaceJudge(db)
+        gammas = {e.name: e.threshold for e in db.entities}
         emb = text.encode([e.prompt for e in db.entities])
         recs = _recoveries(db, emb, steps, variants, scheduler)
         prompt_emb = dict(zip([e.name for e in db.entities], emb))
@@ -125,15 +174,22 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
                               "iou_true": mask_iou(m_hat, s.mask)})
                 outs = {}
                 for v, rec in recs.items():
+                    if isinstance(rec, OtherIndividual):
+                        rec.entity = s.entity
                     t0 = time.perf_counter()
                     out = rec(a_hat, m_hat, prompt_emb[s.entity] if v in USES_PROMPT else None, seed=i)
                     dt = time.perf_counter() - t0
                     outs[v] = out
+                    verdict = guard(out)
+                    dist = judge.distance(out, s.entity)
                     rows.append({"scene": i, "entity": s.entity, "background": s.background, "snr_db": snr,
                                  "variant": v, "psnr": psnr(s.image, out), "ssim": ssim(s.image, out),
                                  "psnr_region": region_psnr(s.image, out, g.mask),
                                  "ssim_region": region_ssim(s.image, out, g.mask),
-                                 "identity_recognized": float(guard.identify(out)[0] == s.entity),
+                                 "identity_recognized": float(verdict.entity == s.entity),
+                                 "guard_evidence": _evidence(verdict, s.entity, gammas[s.entity]),
+                                 "face_distance": dist, "face_score": None if dist is None else -dist,
+                                 "face_recognized": None if dist is None else bool(dist < 0.6),
                                  "seconds": dt})
                 if len(examples_out) < examples * len(snrs):
                     examples_out.append({"scene": i, "snr_db": snr, "original": s.image, "received": a_hat,
@@ -143,9 +199,11 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
                                  for k in ("iou_guard", "iou_true")} for snr in snrs}
     timing = {f"recover_256_s_{v}": round(time_recovery(recs[v]), 3) for v in ("bob", "eve") if v in recs}
     return {
-        "data": "held-out scenes of privsem.database.scenes (entities chelsea / astronaut pasted on scikit-image "
-                "pictures the DB never saw), example DB, committed JSCC k/n 1/6, pilot-block modem, "
-                f"{channel} software channel",
+        "data": "held-out scenes of privsem.database.scenes (new views of one photo each of chelsea and the "
+                "astronaut, pasted along their true silhouettes on scikit-image pictures the DB never saw), "
+                "example DB, committed JSCC k/n 1/6, pilot-block modem, "
+                f"{channel} software channel; the guard, which has dlib's face path, is one judge, dlib's face "
+                "recogniser the second (people only)",
         "n_scenes": len(scenes), "guard_missed": guard_missed, "steps": steps, "scheduler": scheduler,
         "channel": channel,
         "chance_identity": round(chance, 4), "mask_estimate_iou": mask_summary, "summary": summary,

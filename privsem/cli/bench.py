@@ -129,7 +129,7 @@ def bench_mcs(json_path, codewords) -> None:
 @click.option("--steps", type=int, default=20, show_default=True, help="Diffusion steps.")
 @click.option("--scheduler", default="ddpm", show_default=True, help="ddpm | ddim")
 @click.option("--variants", default=",".join(("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns",
-                                               "pushpull")), show_default=True)
+                                               "pushpull", "other")), show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def bench_recovery(json_path, plot_path, examples_path, n_scenes, snrs, channel, steps, scheduler, variants,
                    seed) -> None:

@@ -152,8 +152,9 @@ def decrypt(directory: Path) -> None:
 @db.command("calibrate")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--max-fpr", type=float, default=0.05, show_default=True, help="False-positive rate allowed.")
-@click.option("--scenes", "n_scenes", type=int, default=80, show_default=True, help="Calibration scenes.")
-def calibrate(directory: Path, max_fpr: float, n_scenes: int) -> None:
+@click.option("--scenes", "n_scenes", type=int, default=None,
+              help="Calibration scenes (default: 80, or 8 per entity, whichever is more).")
+def calibrate(directory: Path, max_fpr: float, n_scenes: int | None) -> None:
     """Choose Γ per entity from an ROC on calibration scenes; store it and print it."""
     from ..database import PrivacyDB
     from ..database.calibrate import calibrate as run
@@ -161,6 +162,9 @@ def calibrate(directory: Path, max_fpr: float, n_scenes: int) -> None:
     d = PrivacyDB.open(directory)
     if not d.entities:
         raise PrivsemError(f"{directory} has no entity to calibrate")
+    from ..database.calibrate import default_scenes
+
+    n_scenes = n_scenes or default_scenes(len(d.entities))
     click.echo(f"{'name':<16} {'Γ':>7} {'TPR':>6} {'FPR':>6}  positives/negatives")
     for p in run(d, n_scenes=n_scenes, max_fpr=max_fpr):
         d.set_threshold(p.entity, p.threshold, f"roc(max_fpr={max_fpr}, scenes={n_scenes})")

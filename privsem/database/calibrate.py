@@ -52,37 +52,55 @@ def choose_threshold(pos: np.ndarray, neg: np.ndarray, max_fpr: float = 0.05, mi
 
 
 def calibration_scenes(db, n_scenes: int, seed: int = 0):
-    """``n_scenes`` labelled scenes: every other one a calibration view of one of the
-    DB's samples, the rest alternating empty backgrounds and distractors."""
+    """``n_scenes`` labelled scenes in two halves (mining, then Γ); in each half every
+    other scene is a calibration view of one of the DB's samples, cycling through the
+    entities, and the rest alternate between empty backgrounds and distractors."""
     from .distractors import available
     from .scenes import BACKGROUNDS, make_scene
 
     rng = np.random.default_rng([seed, 7])
-    sources = {e.name: [(db.read_sample(p), e.read_mask(i)) for i, p in enumerate(e.samples)] for e in db.entities}
-    names = list(sources)
+    ents = db.entities
     others = available("calibration")
     bgs = BACKGROUNDS["calibration"]
+    half = n_scenes // 2
     scenes = []
     for i in range(n_scenes):
+        j = i if i < half else i - half  # position within its half
         bg = bgs[int(rng.integers(len(bgs)))]
-        if i % 2 == 0:
-            name = names[(i // 2) % len(names)]
-            src = sources[name][int(rng.integers(len(sources[name])))]
-            scenes.append(make_scene(name, bg, rng, split="calibration", source=src))
+        if j % 2 == 0:
+            e = ents[(j // 2) % len(ents)]
+            k = int(rng.integers(len(e.samples)))  # read one sample at a time: a DB may hold thousands
+            src = (db.read_sample(e.samples[k]), e.read_mask(k))
+            scenes.append(make_scene(e.name, bg, rng, split="calibration", source=src))
         else:
-            other = others[(i // 4) % len(others)] if (others and i % 4 == 3) else None
+            other = others[(j // 4) % len(others)] if (others and j % 4 == 3) else None
             scenes.append(make_scene(None, bg, rng, split="calibration", distractor=other))
     return scenes
 
 
-def calibrate(db, n_scenes: int = 80, seed: int = 0, max_fpr: float = 0.05) -> list[OperatingPoint]:
-    """Mine hard negatives and set each Γ of ``db`` (stored in the DB); returns the
-    operating points."""
+def default_scenes(n_entities: int) -> int:
+    """Calibration scenes by default: 80, or 8 per entity for a larger DB (each entity
+    then shows in two scenes of each half)."""
+    return max(80, 8 * n_entities)
+
+
+def calibrate(db, n_scenes: int | None = None, seed: int = 0, max_fpr: float = 0.05) -> list[OperatingPoint]:
+    """Mine hard negatives and compute each entity's Γ on ``n_scenes`` calibration
+    scenes (default :func:`default_scenes`); returns the operating points (the caller
+    stores Γ with :meth:`~privsem.database.PrivacyDB.set_threshold`).
+
+    Raises:
+        PrivsemError: fewer than 4 scenes per entity (some would show in no half)."""
+    from ..errors import PrivsemError
     from ..guard import Guard
     from ..guard.matcher import detection_score
     from ..guard.prototypes import kmeans, normalize
 
     db.require_current()
+    k = len(db.entities)
+    n_scenes = n_scenes or default_scenes(k)
+    if n_scenes < 4 * k:
+        raise PrivsemError(f"calibration needs at least 4 scenes per entity: --scenes {4 * k} or more for {k} entities")
     scenes = calibration_scenes(db, n_scenes, seed)
     enc = db.encoder()
     feats = [enc.features(s.image) for s in scenes]

@@ -184,7 +184,7 @@ class PrivacyDB:
         maps = _generic_feature_maps(encoder, ckpt)
         mu = np.mean([f.reshape(-1, f.shape[-1]).mean(axis=0) for f in maps], axis=0)
         _save_vector(root / "encoder_mean.safetensors", mu)
-        manifest = {"format": FORMAT, "encoder": encoder, "key": secrets.token_hex(32),
+        manifest = {"format": FORMAT, "encoder": encoder, "face_encoder": "dlib-resnet", "key": secrets.token_hex(32),
                     "entities": {}, "files": {}}
         if ckpt is not None:
             manifest["encoder_checkpoint"] = {"path": ckpt, "sha256": sha256_file(Path(ckpt))}
@@ -267,6 +267,11 @@ class PrivacyDB:
     def entity_info(self, name: str) -> dict:
         """The manifest record of one entity (prompt, samples, Γ and how it was chosen)."""
         return dict(self._m["entities"][name])
+
+    @property
+    def face_encoder(self) -> str:
+        """The face-identity encoder of the face path (``guard.encoders.FACE_ENCODERS``)."""
+        return self._m.get("face_encoder", "dlib-resnet")
 
     @property
     def encoder_checkpoint(self) -> str | None:
@@ -528,7 +533,9 @@ class PrivacyDB:
                       for f in _generic_feature_maps(self.encoder_name, self.encoder_checkpoint))
         descriptors = []
         if face.available():
-            finder = face.cached_encoder()
+            from ..guard.encoders import build_face_encoder
+
+            finder = build_face_encoder(self.face_encoder)
             for im, m in zip(pictures, sil):
                 for fc in finder.faces(im):
                     t, l, b, r = fc.box
@@ -593,6 +600,7 @@ class PrivacyDB:
             sil = self.find_silhouettes(pictures, [f"{e.name}/{p.name}" for p in e.samples])
             todo[e.name] = (pictures, sil)
         self._m["format"] = FORMAT
+        self._m.setdefault("face_encoder", "dlib-resnet")
         for name, (pictures, sil) in todo.items():
             tensors, own, generic = self._describe(name, pictures, sil)
             self._m["entities"][name].update({
@@ -726,6 +734,8 @@ def _check_manifest(m: dict, mpath: Path) -> None:
         raise bad("'key' must be 64 hex digits")
     if not isinstance(m.get("encoder"), str):
         raise bad("'encoder' must be a name")
+    if not isinstance(m.get("face_encoder", ""), str):
+        raise bad("'face_encoder' must be a name")
     ents = m.get("entities")
     if not isinstance(ents, dict):
         raise bad("'entities' must be a table")

@@ -69,6 +69,26 @@ ENCODERS = {"mobilenet_v2": lambda checkpoint=None, random_init=False: MobileNet
             **{n: _sam(n) for n in ("sam-vit_b", "sam-vit_l", "sam-vit_h", "mobilesam-vit_t")}}
 
 
+def _dlib_face():
+    from .face import cached_encoder
+
+    return cached_encoder()
+
+
+# Identity encoders for the face path (per entity, beside the DB's patch encoder): an
+# entity whose samples show a face records one of these names in the manifest.
+FACE_ENCODERS = {"dlib-resnet": _dlib_face}
+
+
+def build_face_encoder(name: str = "dlib-resnet"):
+    """A face-identity encoder by registry name: ``faces(img) -> list[Face]`` with 128-d
+    descriptors (:mod:`.face`)."""
+    try:
+        return FACE_ENCODERS[name]()
+    except KeyError:
+        raise PrivsemError(f"unknown face encoder {name!r} (known: {', '.join(FACE_ENCODERS)})") from None
+
+
 def build_encoder(name: str = "mobilenet_v2", checkpoint: str | Path | None = None, random_init: bool = False):
     """Instantiate an encoder by registry name (``checkpoint``: a local weights file;
     required by the SAM encoders, optional for the embedded default)."""

@@ -98,8 +98,9 @@ class Guard:
         self._faces = None
         if any(e.faces is not None and len(e.faces) for e in self.entities):
             from . import face
+            from .encoders import build_face_encoder
 
-            self._faces = face.cached_encoder() if face.available() else None
+            self._faces = build_face_encoder(db.face_encoder) if face.available() else None
 
     def _gamma(self, entity) -> float:
         return self.threshold if self.threshold is not None else entity.threshold

@@ -32,8 +32,10 @@ def run_guard(image_path, db_dir, out_dir, threshold: float | None = None) -> di
     for name in result.detected:
         m = result.masks[name]
         entities.append({"name": name, "prompt": prompts[name], "score": round(result.scores[name], 4),
+                         "face_distance": result.faces.get(name),
                          "points": result.points[name].tolist(), "mask_fraction": round(float(m.mean()), 4)})
     report = {"image": str(image_path), "shape": list(image.shape[:2]), "entities": entities,
+              "vetoed_by_face": result.vetoed,
               "mask_fraction": round(float(result.mask.mean()), 4), "seconds": round(seconds, 3)}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

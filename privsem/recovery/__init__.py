@@ -7,8 +7,9 @@ recoveries may read the privacy DB; Eve's never receive one.
 from .base import Recovery
 from .build import RECOVERIES, RecoveryOptions, build_recovery
 from .classical import OpenCVRecovery, PushPullRecovery
-from .exemplar import ExemplarRecovery, resolve_prompt
+from .aligned import AlignedExemplar
+from .exemplar import resolve_prompt
 from .mask_estimate import estimate_mask
 
-__all__ = ["RECOVERIES", "ExemplarRecovery", "OpenCVRecovery", "PushPullRecovery", "Recovery", "RecoveryOptions",
+__all__ = ["RECOVERIES", "AlignedExemplar", "OpenCVRecovery", "PushPullRecovery", "Recovery", "RecoveryOptions",
            "build_recovery", "estimate_mask", "resolve_prompt"]

@@ -41,10 +41,19 @@ def _prompt_embeddings(db, text_encoder) -> tuple[list[str], np.ndarray]:
 
 
 def db_exemplar(db, prompt_embeddings: np.ndarray):
-    """Bob's paste of the DB's sample of the entity the received î names."""
-    from .exemplar import ExemplarRecovery
+    """Bob's aligned exemplar (:class:`~.aligned.AlignedExemplar`): the DB sample of the
+    entity î names whose silhouette best fits M̂, warped into place and blended.
 
-    return ExemplarRecovery([list(e.samples) for e in db.entities], prompt_embeddings, read=db.read_sample)
+    Raises:
+        PrivsemError: a DB made before silhouettes (names the upgrade command)."""
+    from .aligned import AlignedExemplar
+
+    db.require_current()
+
+    def samples(e):
+        return lambda: [(db.read_sample(p), e.read_mask(i)) for i, p in enumerate(e.samples)]
+
+    return AlignedExemplar([samples(e) for e in db.entities], prompt_embeddings)
 
 
 def bob_model(db):

@@ -36,10 +36,11 @@ def test_remove_and_verify(tmp_path, example_db):
     mine = tmp_path / "copy"
     shutil.copytree(db, mine)
     p = privsem("db", "verify", mine)
-    assert p.returncode == 0 and "13 files verified" in p.stdout  # μ + 2 × (5 samples + f_k) + Bob's recovery model
+    assert p.returncode == 0 and "22 files verified" in p.stdout  # μ + 9 samples + their 9 silhouettes + 2 features + Bob's model
     assert privsem("db", "remove", mine, "astronaut").returncode == 0
     assert "astronaut" not in privsem("db", "list", mine).stdout
-    assert "8 files verified" in privsem("db", "verify", mine).stdout  # μ + 5 samples + f_k + recovery model
+    assert "13 files verified" in privsem("db", "verify", mine).stdout  # μ + 5 samples + 5 silhouettes + f_k + model
+    assert not (mine / "masks" / "astronaut").exists()
     with open(mine / "samples/chelsea/00.png", "ab") as f:
         f.write(b"x")
     p = privsem("db", "verify", mine)

@@ -187,8 +187,8 @@ def test_samples_added_later_are_encrypted_and_all_readers_decrypt(enc_dir, tmp_
         out = ex(img, mask, np.array([0, 0, 1, 0], np.float32))
         assert ex.last_entity == 2 and out[16, 16].sum() > 0  # the cup's sample pasted in
         finetune_sampler_factory(db, Text(), 32, 0.5, 0.0)
-        (p,) = [p for p in calibrate(db, n_scenes=2) if p.entity == "cup"]  # its own samples: positives
-        assert p.positives == 1
+        (p,) = [p for p in calibrate(db, n_scenes=12) if p.entity == "cup"]  # its own samples: positives
+        assert p.positives >= 1
 
     readers(PrivacyDB.open(enc_dir))
     monkeypatch.delenv(ENV)
@@ -212,7 +212,7 @@ def test_cli_encrypt_decrypt(db_dir, monkeypatch, capsys):
     assert main(["db", "encrypt", str(db_dir)]) == 0
     assert "already encrypted; deleted 0" in capsys.readouterr().out
     monkeypatch.delenv(ENV)
-    assert main(["db", "verify", str(db_dir)]) == 0 and "13 files verified" in capsys.readouterr().out
+    assert main(["db", "verify", str(db_dir)]) == 0 and "22 files verified" in capsys.readouterr().out
     assert main(["db", "list", str(db_dir)]) == 0 and "encrypted at rest" in capsys.readouterr().out
     assert main(["db", "add", str(db_dir), "x", "--prompt", "p", str(db_dir / "encoder_mean.safetensors")]) == 1
     err = capsys.readouterr().err
