@@ -28,6 +28,8 @@ from .exemplar import resolve_prompt
 UNKNOWN_PROMPT_COSINE = 0.5  # a received î farther than this from every DB prompt names no entity
 FIT_SIDE = 128  # the silhouettes are fitted at this resolution (pixels, long side of the search box)
 RING = 6  # pixels of the ring around a silhouette whose colour is matched
+CUT_WEIGHT = 1.0  # what a sample loses per share of its outline cut by its frame (a crop of part of the entity);
+# chosen on calibration scenes: 0 → 1 took the guard's re-identification of Bob's paste from 25 % to 38 %
 
 
 @dataclass
@@ -115,6 +117,17 @@ def fit_silhouette(sample_mask: np.ndarray, hole: np.ndarray, iters: int = 3) ->
     return M, mirror, score
 
 
+def cut_fraction(mask: np.ndarray) -> float:
+    """Share of the silhouette's outline that runs along the picture's frame."""
+    from scipy import ndimage
+
+    edge = mask & ~ndimage.binary_erosion(mask, border_value=1)
+    frame = np.zeros_like(mask)
+    frame[0], frame[-1], frame[:, 0], frame[:, -1] = True, True, True, True
+    outline = edge | (mask & frame)
+    return float((outline & frame).sum() / max(outline.sum(), 1))
+
+
 def refine_homography(sample_mask: np.ndarray, hole: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, float]:
     """Refine the similarity ``M`` (2, 3) into a homography (3, 3) that lays the
     sample's silhouette over the hole (views differ by perspective too): ECC
@@ -178,12 +191,17 @@ class AlignedExemplar(Recovery):
         return self._cache[k]
 
     def fit(self, k: int, hole: np.ndarray) -> Fit | None:
-        """The best (sample, transform) of entity ``k`` for ``hole``, or None (no sample)."""
-        best = None
+        """The best (sample, transform) of entity ``k`` for ``hole``, or None (no sample).
+        A sample ranks by its silhouette's IoU with the hole, less :data:`CUT_WEIGHT`
+        times the share of its outline that is its picture's frame beyond the hole's own
+        (a crop of the eyes fits any blob; a view of the whole entity is what fits)."""
+        best, rank = None, -np.inf
+        own_cut = cut_fraction(hole)
         for i, (_, m) in enumerate(self._samples(k)):
             M, mirror, iou = fit_silhouette(m, hole)
-            if best is None or iou > best.iou:
-                best = Fit(M, i, mirror, iou)
+            r = iou - CUT_WEIGHT * max(0.0, cut_fraction(m) - own_cut)
+            if r > rank:
+                best, rank = Fit(M, i, mirror, iou), r
         if best is not None:
             m = self._samples(k)[best.sample][1]
             m = np.ascontiguousarray(m[:, ::-1]) if best.mirror else m
