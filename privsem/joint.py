@@ -16,8 +16,8 @@ system is skipped, but two are replaced by smooth surrogates so gradients flow):
   t = 0.2·T inside M_γ, Â outside, the U-Net's x0 estimate pasted into M_γ. Eve's
   base U-Net (frozen) does the same from noise at t = 0.5·T without prompt.
 * **f**, eq. 8's indicator, as ``σ((s_k − Γ_k)/T)`` with ``s_k`` the guard's detection
-  score (top-5 mean of the smoothed cosine-similarity map of MobileNet features) of
-  Eve's output; the hard f (``s_k ≥ Γ_k``) is reported beside it.
+  score (top-5 mean of the smoothed patch-score map: nearest prototype of k minus nearest
+  entry of its negative bank, on MobileNet features) of Eve's output; the hard f (``s_k ≥ Γ_k``) is reported beside it.
 
 Training works on 96×96 tiles around the guard's mask (the recovery U-Net's tile) of the
 calibration scenes; :func:`train_joint` writes a folder that ``privsem eval`` takes as
@@ -114,7 +114,11 @@ class Leakage(torch.nn.Module):
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.side = side
-        self.register_buffer("f", torch.from_numpy(np.stack([e.feature for e in db.entities])))
+        from .guard import Guard
+
+        banks = Guard(db, encoder=enc)._banks  # negatives + the other entities' prototypes, as the guard has them
+        self.register_buffer("protos", _padded([e.prototypes for e in db.entities]))
+        self.register_buffer("banks", _padded([banks[e.name] for e in db.entities]))
         self.register_buffer("gamma", torch.tensor([e.threshold for e in db.entities], dtype=torch.float32))
         self.register_buffer("mu", torch.from_numpy(np.asarray(db.mu, np.float32)))
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
@@ -125,13 +129,22 @@ class Leakage(torch.nn.Module):
         x = F.interpolate(img, size=(self.side, self.side), mode="bilinear", align_corners=False)
         feats = self.net((x - self.mean) / self.std)  # (B, d, h, w)
         feats = F.normalize(feats - self.mu.view(1, -1, 1, 1), dim=1)
-        sim = (feats * self.f[k].view(k.shape[0], -1, 1, 1)).sum(1, keepdim=True)
-        sim = F.avg_pool2d(F.pad(sim, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        # the guard's patch score: nearest prototype of k minus nearest entry of k's bank
+        pos = torch.einsum("bdhw,bpd->bphw", feats, self.protos[k]).amax(1, keepdim=True)
+        neg = torch.einsum("bdhw,bnd->bnhw", feats, self.banks[k]).amax(1, keepdim=True)
+        sim = F.avg_pool2d(F.pad(pos - neg, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
         return sim.flatten(1).topk(5, dim=1).values.mean(1)
 
     def forward(self, img, k, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.score(img, k)
         return torch.sigmoid((s - self.gamma[k]) / temperature), (s >= self.gamma[k]).float()
+
+
+def _padded(rows: list[np.ndarray]) -> torch.Tensor:
+    """Stack ``(n_i, d)`` arrays into ``(K, max n_i, d)``, padding each with copies of its
+    own first row (a maximum over the rows is unchanged)."""
+    n = max(len(r) for r in rows)
+    return torch.from_numpy(np.stack([np.concatenate([r, np.repeat(r[:1], n - len(r), 0)]) for r in rows]))
 
 
 def margin_mask(m: torch.Tensor, gate: torch.Tensor, r: int) -> torch.Tensor:

@@ -43,13 +43,13 @@ def test_soft_leakage_is_the_guards_detection_score(example_db):
     from privsem.database import PrivacyDB
     from privsem.database.scenes import entity_scenes
     from privsem.guard import Guard
-    from privsem.guard.matcher import detection_score, similarity_map
+    from privsem.guard.matcher import detection_score
 
     db = PrivacyDB.open(example_db[0])
     guard, leak = Guard(db), Leakage(db).eval()
     img = np.ascontiguousarray(entity_scenes("heldout", 1)[0].image[:384, 64:448])
     k = [e.name for e in db.entities].index("chelsea")
-    want = detection_score(similarity_map(guard.encoder.features(img), db.entities[k].feature, db.mu))
+    want = detection_score(guard.score_maps(guard.encoder.features(img))["chelsea"])
     with torch.no_grad():
         got = leak.score(torch.from_numpy(img).permute(2, 0, 1)[None], torch.tensor([k]))
     assert float(got) == pytest.approx(want, abs=2e-3)

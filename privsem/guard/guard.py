@@ -72,9 +72,10 @@ class Guard:
     negative bank and to the DB's other entities (:func:`.matcher.patch_scores`); its
     detection score is the mean of the best few smoothed patch scores, against Γ_k. For
     an entity whose samples show a face (the face path), dlib's face recogniser has the
-    last word where a face is visible: a face within 0.6 of the entity's faces detects
-    it even when the patches do not, and a face that belongs to someone else in the
-    patches' region vetoes them; seen from behind, the patches decide alone. The mask
+    last word where a face is visible: a face within :data:`FACE_ALONE` (0.45) of the
+    entity's faces detects it even when the patches do not (within 0.6 it confirms
+    them), and a face farther than 0.6 in the patches' region vetoes them; seen from
+    behind, the patches decide alone. The mask
     is the connected patch region around the point prompts, snapped to the outline by
     GrabCut (or, with SAM, SAM's own mask decoder on the points).
 
