@@ -41,7 +41,9 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     full = [r for r in rows if r["variant"] == "full"]
     bob = [r["identity_recognized"] for r in full if r["role"] == "bob"]
     eve = [r["identity_recognized"] for r in full if r["role"] == "eve"]
-    assert sum(bob) >= 3 and sum(eve) == 0  # Bob restores the entity, Eve does not
+    # Bob restores the entity, Eve does not. The judge is the guard, which since issue 19
+    # tells individuals apart (bench recovery: Bob 36–41 %, Eve 0 % on held-out views)
+    assert sum(bob) >= 2 and sum(eve) == 0
     # sent without the guard, the entity arrives: Eve's region is far better than with it
     ng = [r["psnr_region"] for r in rows if r["variant"] == "noguard" and r["role"] == "eve"]
     g = [r["psnr_region"] for r in full if r["role"] == "eve"]
