@@ -29,13 +29,18 @@ def test_checkpoint_is_required_and_checked(tmp_path, vit_t_checkpoint):
         build_encoder("sam-vit_b", vit_t_checkpoint)  # MobileSAM weights into ViT-B
 
 
-def test_mobilesam_full_guard_path(tmp_path, vit_t_checkpoint, example_db):
-    from privsem.database import PrivacyDB
+def test_mobilesam_full_guard_path(tmp_path, vit_t_checkpoint, example_db, monkeypatch):
+    from privsem.database import PrivacyDB, distractors, store
     from privsem.guard import Guard
     from privsem.imageio import load_image
 
+    # the negative bank's extra photos cost a 1024-px SAM pass each: this test is about SAM's path
+    monkeypatch.setattr(store, "NEGATIVE_IMAGES", [])
+    monkeypatch.setattr(distractors, "generic_photo_names", lambda: [])
+    store._negative_feature_maps.cache_clear()
     db = PrivacyDB.create(tmp_path / "db", encoder="mobilesam-vit_t", checkpoint=vit_t_checkpoint)
-    db.add("chelsea", "the cat Chelsea", sorted((example_db[0] / "samples/chelsea").glob("0[01].png")))
+    masks = sorted((example_db[0] / "masks/chelsea").glob("0[01].png"))
+    db.add("chelsea", "the cat Chelsea", sorted((example_db[0] / "samples/chelsea").glob("0[01].png")), masks=masks)
     db = PrivacyDB.open(tmp_path / "db")
     e = db.entities[0]
     assert e.feature.shape == (256,) and db.encoder_checkpoint == str(vit_t_checkpoint.resolve())
