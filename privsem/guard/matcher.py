@@ -1,10 +1,10 @@
-"""The privacy identifier P(·) of Algorithm 1: patch-wise cosine similarity to f_k.
+"""The privacy identifier P(·) of Algorithm 1: patch scores against an entity's
+prototypes and negative bank (:mod:`.prototypes`), the detection score, point prompts.
 
 MobileNetV2 features are ReLU6 outputs, all non-negative, so their raw cosine is high
-between any two patches. We therefore centre every feature on ``mu``, the mean feature
+between any two patches. Every feature is therefore centred on ``mu``, the mean feature
 of generic images (computed once when a DB is created and stored in it), before the
-cosine: what remains is how a patch differs from "an average picture", which is what
-identifies an entity.
+cosine: what remains is how a patch differs from "an average picture".
 """
 
 from __future__ import annotations
@@ -12,23 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-
-def _normalize(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def entity_feature(feature_maps: list[np.ndarray], mu: np.ndarray) -> np.ndarray:
-    """f_k: global average pool of each sample's map, averaged, centred, L2-normalised.
-
-    Args:
-        feature_maps: per sample image, float32 ``(h, w, d)``.
-        mu: float32 ``(d,)`` generic mean feature.
-
-    Returns:
-        float32 ``(d,)``.
-    """
-    pooled = np.mean([f.reshape(-1, f.shape[-1]).mean(axis=0) for f in feature_maps], axis=0)
-    return _normalize(pooled - mu).astype(np.float32)
+from .prototypes import normalize
 
 
 def patch_scores(feats: np.ndarray, prototypes: np.ndarray, negatives: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -41,13 +25,8 @@ def patch_scores(feats: np.ndarray, prototypes: np.ndarray, negatives: np.ndarra
         prototypes: float32 ``(P, d)``, negatives: float32 ``(N, d)``, centred unit rows.
         mu: float32 ``(d,)`` generic mean feature.
     """
-    v = _normalize(feats - mu)
+    v = normalize(feats - mu)
     return ((v @ prototypes.T).max(-1) - (v @ negatives.T).max(-1)).astype(np.float32)
-
-
-def similarity_map(feats: np.ndarray, f_k: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every centred patch to f_k: float32 ``(h, w)`` in [−1, 1]."""
-    return (_normalize(feats - mu) @ f_k).astype(np.float32)
 
 
 def detection_score(sim: np.ndarray, top: int = 5) -> float:
