@@ -6,6 +6,7 @@ Images inside privsem are ``float32`` arrays of shape ``(H, W, 3)`` with values 
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -78,3 +79,18 @@ def save_image(path: str | Path, img: np.ndarray) -> None:
     """Write ``(H, W, 3)`` float image or ``(H, W)`` bool mask as PNG."""
     arr = img.astype(np.uint8) * 255 if img.dtype == bool else to_uint8(img)
     Image.fromarray(arr).save(Path(path))
+
+
+@contextlib.contextmanager
+def cv2_one_thread():
+    """Run OpenCV on one thread inside the block: its parallel reductions (ECC, GrabCut's
+    models) otherwise sum in a scheduling-dependent order, and two runs of the same
+    input can differ in the last bits: one process's loopback must match another's."""
+    import cv2
+
+    n = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(n)

@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from ..codec.data import skimage_image
+from ..imageio import cv2_one_thread
 
 # (source picture, outline polygon (x, y)): the cat is cut by the frame on three sides
 POLYGONS = {
@@ -47,8 +48,9 @@ def _silhouette(name: str) -> tuple[np.ndarray, np.ndarray]:
     gc[reach > 0] = cv2.GC_PR_BGD
     gc[inside > 0] = cv2.GC_PR_FGD
     gc[core > 0] = cv2.GC_FGD
-    cv2.setRNGSeed(0)
-    cv2.grabCut(u8, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), 8, cv2.GC_INIT_WITH_MASK)
+    with cv2_one_thread():
+        cv2.setRNGSeed(0)
+        cv2.grabCut(u8, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), 8, cv2.GC_INIT_WITH_MASK)
     mask = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     return img, mask
 

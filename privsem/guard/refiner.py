@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..imageio import cv2_one_thread
+
 
 def grabcut_mask(image: np.ndarray, coarse: np.ndarray, sure: np.ndarray | None = None,
                  max_side: int = 192, iters: int = 3, grow: int = 2) -> np.ndarray:
@@ -53,9 +55,10 @@ def grabcut_mask(image: np.ndarray, coarse: np.ndarray, sure: np.ndarray | None 
     # the crop's edges where the image continues are not evidence of background
     if not (gc == cv2.GC_BGD).any():
         gc[0, :] = gc[-1, :] = cv2.GC_PR_BGD
-    cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(u8, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), iters, cv2.GC_INIT_WITH_MASK)
+        with cv2_one_thread():
+            cv2.setRNGSeed(0)
+            cv2.grabCut(u8, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), iters, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a degenerate crop (one colour): keep the coarse mask
         return ndimage.binary_dilation(coarse, iterations=grow) if grow else coarse.copy()
     fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.float32)

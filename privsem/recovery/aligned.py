@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..imageio import cv2_one_thread
 from .base import Recovery
 from .classical import push_pull_fill
 from .exemplar import resolve_prompt
@@ -154,8 +155,9 @@ def refine_homography(sample_mask: np.ndarray, hole: np.ndarray, M: np.ndarray) 
         # ECC warps the input's coordinates into the template's: find W with input(W·x) ≈ template(x)
         src = cv2.warpPerspective(sample_mask.astype(np.float32), warp0, size, flags=cv2.INTER_LINEAR)
         W = np.eye(3, dtype=np.float32)
-        _, W = cv2.findTransformECC(blur(target), blur(src), W, cv2.MOTION_HOMOGRAPHY,
-                                    (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 5)
+        with cv2_one_thread():
+            _, W = cv2.findTransformECC(blur(target), blur(src), W, cv2.MOTION_HOMOGRAPHY,
+                                        (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 5)
         warp = np.linalg.inv(W.astype(np.float64)) @ warp0
     except cv2.error:
         return H0, iou0
