@@ -106,18 +106,17 @@ def calibrate(db, n_scenes: int | None = None, seed: int = 0, max_fpr: float = 0
     feats = [enc.features(s.image) for s in scenes]
     half = len(scenes) // 2  # mine on one half, choose Γ on the other (no score on seen patches)
     guard = Guard(db)
+    maps = [guard.score_maps(f) for f in feats[:half]]  # every entity's map, once per scene
     for e in db.entities:  # patches of negative scenes that the entity claims
-        hard = []
-        for s, f in zip(scenes[:half], feats[:half]):
-            if s.entity != e.name:
-                m = guard.score_maps(f)[e.name]
-                hard.append(normalize(f[m > 0] - db.mu))
+        hard = [normalize(f[m[e.name] > 0] - db.mu)
+                for s, f, m in zip(scenes[:half], feats[:half], maps) if s.entity != e.name]
         hard = np.concatenate([db.hard_negatives(e.name), *hard])  # a second calibration adds to the first
         db.set_hard_negatives(e.name, kmeans(hard, HARD, seed=2) if len(hard) else hard)
     guard = Guard(db)
+    maps = [guard.score_maps(f) for f in feats[half:]]
     points = []
     for e in db.entities:
-        scores = np.array([detection_score(guard.score_maps(f)[e.name]) for f in feats[half:]])
+        scores = np.array([detection_score(m[e.name]) for m in maps])
         is_pos = np.array([s.entity == e.name for s in scenes[half:]])
         pos, neg = scores[is_pos], scores[~is_pos]
         gamma = choose_threshold(pos, neg, max_fpr)

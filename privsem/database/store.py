@@ -74,9 +74,15 @@ class Entity:
 
     def read_mask(self, i: int) -> np.ndarray:
         """Silhouette of sample ``i``: bool ``(H, W)``."""
-        from PIL import Image
+        return _read_mask(self.masks[i])
 
-        return np.asarray(Image.open(self.masks[i]).convert("L")) > 127
+
+def _read_mask(path: str | Path) -> np.ndarray:
+    """A silhouette file (white = the entity) as bool ``(H, W)``."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L")) > 127
 
 
 # More generic photos for the negative bank only (μ keeps the list above): colourful
@@ -142,11 +148,10 @@ def load_mask_file(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
 
     Raises:
         PrivsemError: unreadable, another size than its sample, or empty."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            m = np.asarray(im.convert("L")) > 127
+        m = _read_mask(path)
     except (OSError, UnidentifiedImageError, ValueError):
         raise PrivsemError(f"cannot read mask {path} (not an image)") from None
     if m.shape != tuple(shape):
