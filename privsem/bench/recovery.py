@@ -197,7 +197,8 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     summary = _summary(rows, snrs, list(recs))
     mask_summary = {f"{snr:g}": {k: round(float(np.mean([m[k] for m in masks if m["snr_db"] == snr])), 4)
                                  for k in ("iou_guard", "iou_true")} for snr in snrs}
-    timing = {f"recover_256_s_{v}": round(time_recovery(recs[v]), 3) for v in ("bob", "eve") if v in recs}
+    timing = {f"recover_{size}_s_{v}": round(time_recovery(recs[v], size), 3)
+              for size in (256, 512) for v in ("bob", "eve") if v in recs}
     return {
         "data": "held-out scenes of privsem.database.scenes (new views of one photo each of chelsea and the "
                 "astronaut, pasted along their true silhouettes on scikit-image pictures the DB never saw), "

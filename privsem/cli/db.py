@@ -157,7 +157,7 @@ def decrypt(directory: Path) -> None:
 def calibrate(directory: Path, max_fpr: float, n_scenes: int | None) -> None:
     """Choose Γ per entity from an ROC on calibration scenes; store it and print it."""
     from ..database import PrivacyDB
-    from ..database.calibrate import calibrate as run
+    from ..database.calibrate import calibrate_db
 
     d = PrivacyDB.open(directory)
     if not d.entities:
@@ -166,8 +166,7 @@ def calibrate(directory: Path, max_fpr: float, n_scenes: int | None) -> None:
 
     n_scenes = n_scenes or default_scenes(len(d.entities))
     click.echo(f"{'name':<16} {'Γ':>7} {'TPR':>6} {'FPR':>6}  positives/negatives")
-    for p in run(d, n_scenes=n_scenes, max_fpr=max_fpr):
-        d.set_threshold(p.entity, p.threshold, f"roc(max_fpr={max_fpr}, scenes={n_scenes})")
+    for p in calibrate_db(d, n_scenes=n_scenes, max_fpr=max_fpr):
         click.echo(f"{p.entity:<16} {p.threshold:>7.4f} {p.tpr:>6.3f} {p.fpr:>6.3f}  {p.positives}/{p.negatives}")
 
 

@@ -123,3 +123,12 @@ def calibrate(db, n_scenes: int | None = None, seed: int = 0, max_fpr: float = 0
         points.append(OperatingPoint(e.name, round(gamma, 4), float(np.mean(pos >= gamma)),
                                      float(np.mean(neg >= gamma)), int(pos.size), int(neg.size)))
     return points
+
+
+def calibrate_db(db, n_scenes: int | None = None, seed: int = 0, max_fpr: float = 0.05) -> list[OperatingPoint]:
+    """:func:`calibrate`, then store each entity's Γ in the DB (what ``db calibrate`` does)."""
+    n_scenes = n_scenes or default_scenes(len(db.entities))
+    points = calibrate(db, n_scenes, seed, max_fpr)
+    for p in points:
+        db.set_threshold(p.entity, p.threshold, f"roc(max_fpr={max_fpr}, scenes={n_scenes})")
+    return points

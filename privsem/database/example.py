@@ -79,10 +79,9 @@ def build_example_db(root: str | Path, scenes_dir: str | Path | None = None, cal
                 masks.append(Path(tmp) / f"{f.stem}_mask.png")
             db.add(name, prompt, files, masks=masks)
     if calibrate:
-        from .calibrate import calibrate as run
+        from .calibrate import calibrate_db
 
-        for p in run(db):
-            db.set_threshold(p.entity, p.threshold, "roc(max_fpr=0.05, scenes=80)")
+        calibrate_db(db)
     install_finetuned(db)
     if scenes_dir is not None:
         out = Path(scenes_dir)

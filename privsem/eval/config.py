@@ -40,7 +40,10 @@ class RadioSetup:
 class EvalConfig:
     """What one evaluation runs. SNRs in dB; ``images`` is a scene set name
     (``heldout`` | ``calibration``: scenes with an entity, from
-    :mod:`privsem.database.scenes`) or a folder of PNG/JPEG images."""
+    :mod:`privsem.database.scenes`) or a folder of PNG/JPEG images. ``dataset``: a
+    one-folder-per-individual collection (the cat-individuals layout) instead: the first
+    ``dataset_db_photos`` photos of each individual make the DB (``OUT/db``, built and
+    calibrated on the first run), the others are the test images."""
 
     snrs: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
     channels: tuple[str, ...] = ("awgn", "rayleigh")
@@ -59,6 +62,10 @@ class EvalConfig:
     recovery_model: str = ""
     joint: str = ""  # a `privsem train joint` folder: its JSCC, Bob's U-Net and guard margins
     fig4_images: int = 1
+    dataset: str = ""
+    dataset_db_photos: int = 4
+    dataset_prompt: str = "the cat {name}"
+    dataset_calibration_scenes: int = 0  # 0: db calibrate's default (80, or 8 per individual)
     timeout_s: float = 120.0
     radio: RadioSetup = field(default_factory=RadioSetup)
 
@@ -164,7 +171,8 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
         kw["variants"] = _choices(where, "variants", data["variants"], KNOWN_VARIANTS)
         if "full" not in kw["variants"]:
             raise _err(where, "variants", "must include 'full' (the main run)")
-    for k, lo, hi in (("n_images", 1, 10000), ("workers", 1, 64), ("steps", 1, 1000), ("fig4_images", 0, 100)):
+    for k, lo, hi in (("n_images", 1, 10000), ("workers", 1, 64), ("steps", 1, 1000), ("fig4_images", 0, 100),
+                      ("dataset_db_photos", 1, 1000), ("dataset_calibration_scenes", 0, 100000)):
         if k in data:
             kw[k] = _typed(where, k, data[k], int, lo, hi)
     for k, lo, hi in (("eve_snr_offset_db", -40, 40), ("design_snr_db", -10, 40), ("timeout_s", 1, 3600)):
@@ -179,19 +187,26 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
         except PrivsemError as e:
             raise _err(where, "kn", str(e)) from None
         kw["kn"] = kn
-    for k in ("images", "db", "codec", "recovery_model", "joint"):
+    if "dataset_prompt" in data:
+        t = _typed(where, "dataset_prompt", data["dataset_prompt"], str)
+        if "{name}" not in t:
+            raise _err(where, "dataset_prompt", "must contain {name} (the individual's folder name)")
+        kw["dataset_prompt"] = t
+    for k in ("images", "db", "codec", "recovery_model", "joint", "dataset"):
         if k in data:
             v = _typed(where, k, data[k], str)
             if v and not (k == "images" and v in SCENE_SETS):
                 p = _expand_user(where, k, v)
                 p = p if p.is_absolute() or base is None else base / p
                 if not p.exists():
-                    raise _err(where, k, f"no such {'folder' if k in ('images', 'db', 'joint') else 'file'}: {p}")
+                    raise _err(where, k, f"no such {'folder' if k in ('images', 'db', 'joint', 'dataset') else 'file'}: {p}")
                 v = str(p.resolve())
             kw[k] = v
     if "radio" in data:
         kw["radio"] = _radio(where, data["radio"])
     cfg = EvalConfig(**kw)
+    if cfg.dataset and cfg.db:
+        raise _err(where, "dataset", "the DB of a dataset run is built from its photos: leave db out")
     if cfg.joint:
         from ..joint import FILES
 
@@ -232,5 +247,5 @@ def load_config(spec: str | Path | None, overrides: dict | None = None) -> EvalC
     except RecursionError:
         raise PrivsemError(f"config {path}: not valid TOML: nested too deeply") from None
     for k, v in overrides.items():  # absolute, so the file's folder does not re-anchor them
-        data[k] = str(_expand_user("(command line)", k, v).absolute()) if k in ("joint",) else v
+        data[k] = str(_expand_user("(command line)", k, v).absolute()) if k in ("joint", "dataset") else v
     return parse_config(data, str(path), path.parent)

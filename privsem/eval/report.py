@@ -120,7 +120,7 @@ def _chance(cfg: EvalConfig, db_dir: Path) -> float | None:
     """The guard's 'entity present' rate on entity-free scenes of the same split."""
     from ..database.scenes import SCENE_SETS_WITH_ENTITY, scene_set
 
-    if cfg.images not in SCENE_SETS_WITH_ENTITY:
+    if cfg.dataset or cfg.images not in SCENE_SETS_WITH_ENTITY:
         return None
     from ..database import PrivacyDB
     from ..guard import Guard
@@ -131,7 +131,12 @@ def _chance(cfg: EvalConfig, db_dir: Path) -> float | None:
 
 
 def data_note(cfg: EvalConfig) -> str:
-    if cfg.images in ("heldout", "calibration"):
+    db = "example DB"
+    if cfg.dataset:
+        what = (f"up to {cfg.n_images} test photos of the individuals in {cfg.dataset} (each one's first "
+                f"{cfg.dataset_db_photos} photos made the DB, the rest are the test)")
+        db = "DB from the dataset"
+    elif cfg.images in ("heldout", "calibration"):
         what = (f"{cfg.n_images} {cfg.images} scenes of privsem.database.scenes (the example DB's entities, "
                 "chelsea and astronaut, pasted on scikit-image pictures"
                 + (" the DB and the recovery models never saw)" if cfg.images == "heldout" else ")"))
@@ -139,7 +144,7 @@ def data_note(cfg: EvalConfig) -> str:
         what = f"{cfg.n_images} images of {cfg.images}"
     how = {"software": "software channel", "gnuradio": "GNU Radio sim_channel flowgraph over ZMQ",
            "radio": f"radios {cfg.radio.tx} → {cfg.radio.bob} / {cfg.radio.eve}"}[cfg.transport]
-    return (f"{what}; example DB; JSCC k/n {cfg.kn}; OFDM PHY; {how}; {cfg.steps} DDPM steps; "
+    return (f"{what}; {db}; JSCC k/n {cfg.kn}; OFDM PHY; {how}; {cfg.steps} DDPM steps; "
             f"seeds {', '.join(map(str, cfg.seeds))}")
 
 

@@ -73,10 +73,10 @@ class _Worker:
         from ..recovery.diffusion import load_recovery_model
         from ..recovery.generative import DiffusionRecovery
         from ..text import default_text_encoder
-        from .images import image_set
+        from .images import images_of
 
         self.cfg, self.out = cfg, Path(out)
-        self.images = image_set(cfg.images, cfg.n_images)
+        self.images = images_of(cfg)
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db)
         self.codec = load_codec(cfg.codec or None, cfg.kn)
@@ -301,11 +301,15 @@ def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: 
     written to ``results.json`` (also ``results.csv`` and the figures). ``pub``: a
     :class:`~privsem.view.events.Publisher`; the workers publish each unit's images and
     frames into its run, and the scores go out from here as each unit's rows arrive."""
-    from .images import image_set
+    from .images import build_dataset_db, images_of
 
     out = Path(out)
-    images = image_set(cfg.images, cfg.n_images)  # refuses a bad folder before anything runs
+    images = images_of(cfg)  # refuses a bad folder before anything runs
     db_dir = _prepare(cfg, out, restart)
+    if cfg.dataset:
+        db_dir = out / "db"
+        if not (db_dir / "manifest.json").is_file():
+            build_dataset_db(cfg, db_dir)
     with tempfile.TemporaryDirectory(prefix="privsem-eval-") as tmp:
         if db_dir is None:  # built per run, outside --out (it holds Bob's 12 MB model)
             from ..database.example import build_example_db

@@ -31,6 +31,8 @@ FIT_SIDE = 128  # the silhouettes are fitted at this resolution (pixels, long si
 RING = 6  # pixels of the ring around a silhouette whose colour is matched
 CUT_WEIGHT = 1.0  # what a sample loses per share of its outline cut by its frame (a crop of part of the entity);
 # chosen on calibration scenes: 0 → 1 took the guard's re-identification of Bob's paste from 25 % to 38 %
+UPRIGHT = np.radians(40)  # people and animals stand upright in photos: turns beyond this cost IoU ...
+TILT_WEIGHT = 0.3  # ... at this much per π radians (a square silhouette fits as well upside down)
 
 
 @dataclass
@@ -45,13 +47,17 @@ class Fit:
     iou: float
 
 
-def _moments(mask: np.ndarray) -> tuple[float, float, float, float]:
-    """Centroid (y, x), area and principal-axis angle (radians) of a bool mask."""
+def _moments(mask: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Centroid (y, x), area, principal-axis angle (radians) and elongation (ratio of
+    the second moments' eigenvalues, ≥ 1) of a bool mask."""
     ys, xs = np.nonzero(mask)
     cy, cx = ys.mean(), xs.mean()
     dy, dx = ys - cy, xs - cx
-    angle = 0.5 * np.arctan2(2 * (dx * dy).mean(), (dx * dx).mean() - (dy * dy).mean())
-    return float(cy), float(cx), float(len(ys)), float(angle)
+    a, b, c = (dx * dx).mean(), (dy * dy).mean(), (dx * dy).mean()
+    angle = 0.5 * np.arctan2(2 * c, a - b)
+    root = np.sqrt(((a - b) / 2) ** 2 + c * c)
+    elong = ((a + b) / 2 + root) / max((a + b) / 2 - root, 1e-9)
+    return float(cy), float(cx), float(len(ys)), float(angle), float(elong)
 
 
 def _matrix(scale: float, angle: float, src_c: tuple[float, float], dst_c: tuple[float, float]) -> np.ndarray:
@@ -74,11 +80,19 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / u) if u else 0.0
 
 
+def tilt_penalty(angle: float) -> float:
+    """What a fit loses for turning the sample by ``angle`` radians: nothing up to
+    :data:`UPRIGHT`, then :data:`TILT_WEIGHT` per π (the DB's photos and the scene are
+    both taken upright, so an upside-down fit of a symmetric outline is the wrong one)."""
+    a = abs((angle + np.pi) % (2 * np.pi) - np.pi)
+    return TILT_WEIGHT * max(0.0, a - UPRIGHT) / np.pi
+
+
 def fit_silhouette(sample_mask: np.ndarray, hole: np.ndarray, iters: int = 3) -> tuple[np.ndarray, bool, float]:
     """The similarity transform that best lays ``sample_mask`` (bool ``(h, w)``) over
-    ``hole`` (bool ``(H, W)``): moments first, then coordinate search on IoU over scale,
-    angle and shift, for the sample as it is and mirrored. Returns (matrix (2, 3) sample
-    → hole pixels, mirrored, IoU)."""
+    ``hole`` (bool ``(H, W)``): moments first, then coordinate search on IoU (less
+    :func:`tilt_penalty`) over scale, angle and shift, for the sample as it is and
+    mirrored. Returns (matrix (2, 3) sample → hole pixels, mirrored, IoU)."""
     ys, xs = np.nonzero(hole)
     pad = int(0.3 * max(np.ptp(ys), np.ptp(xs))) + 2
     y0, x0 = max(ys.min() - pad, 0), max(xs.min() - pad, 0)
@@ -91,22 +105,27 @@ def fit_silhouette(sample_mask: np.ndarray, hole: np.ndarray, iters: int = 3) ->
     if not small.any():
         small = cv2.resize(box.astype(np.uint8), (max(1, round(box.shape[1] * f)), max(1, round(box.shape[0] * f))),
                            interpolation=cv2.INTER_NEAREST) > 0
-    hy, hx, harea, hangle = _moments(small)
+    hy, hx, harea, hangle, helong = _moments(small)
     best = (-1.0, None, False)
     for mirror in (False, True):
         m = sample_mask[:, ::-1] if mirror else sample_mask
-        sy, sx, sarea, sangle = _moments(m)
+        sy, sx, sarea, sangle, selong = _moments(m)
+        # a round or square outline has no principal axis to start from: start from several turns
+        turns = (0.0,) if min(helong, selong) > 1.25 else np.radians([-30, -15, 0, 15, 30])
         scale0 = np.sqrt(harea / sarea)
-        for flip in (0.0, np.pi):  # the principal axis has no direction
+        score_of = lambda q: (_iou(_warp_mask(m, _matrix(q[0], q[1], (sy, sx), (q[2], q[3])), small.shape), small)  # noqa: E731
+                              - tilt_penalty(q[1]))
+        for flip in [f + t for f in (0.0, np.pi / 2, np.pi, -np.pi / 2) for t in turns]:
+            # the principal axis has no direction, and a square no single axis
             p = np.array([scale0, hangle - sangle + flip, hy, hx])
-            score = _iou(_warp_mask(m, _matrix(p[0], p[1], (sy, sx), (p[2], p[3])), small.shape), small)
+            score = score_of(p)
             steps = np.array([0.08 * scale0, np.radians(6), 0.03 * max(small.shape), 0.03 * max(small.shape)])
             for _ in range(iters):
                 for k in range(4):
                     for sign in (-1, 1):
                         q = p.copy()
                         q[k] += sign * steps[k]
-                        s = _iou(_warp_mask(m, _matrix(q[0], q[1], (sy, sx), (q[2], q[3])), small.shape), small)
+                        s = score_of(q)
                         if s > score:
                             p, score = q, s
                 steps /= 2
@@ -115,7 +134,7 @@ def fit_silhouette(sample_mask: np.ndarray, hole: np.ndarray, iters: int = 3) ->
     score, (p, src_c), mirror = best
     # back to full resolution: the hole's box offset and the 1/f scale
     M = _matrix(p[0] / f, p[1], src_c, (p[2] / f + y0, p[3] / f + x0))
-    return M, mirror, score
+    return M, mirror, score + tilt_penalty(p[1])
 
 
 def cut_fraction(mask: np.ndarray) -> float:

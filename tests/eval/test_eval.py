@@ -171,3 +171,55 @@ def test_joint_folder_must_hold_the_parts(tmp_path, capsys):
     cfg.write_text(f"joint = '{tmp_path / 'j'}'\n")
     assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 1
     assert "joint:" in capsys.readouterr().err
+
+
+def _write_dataset(root):
+    """Two individuals in the cat-individuals layout: three photos each, new views of
+    one photo (the first two go into the DB, the third is the test)."""
+    import numpy as np
+
+    from privsem.database.scenes import make_scene
+    from privsem.database.silhouettes import silhouette
+    from privsem.database.views import make_view
+    from privsem.imageio import save_image
+
+    rng = np.random.default_rng(7)
+    for folder, entity in (("Vicky", "chelsea"), ("Eileen Collins", "astronaut")):
+        (root / folder).mkdir(parents=True)
+        for j in range(2):
+            save_image(root / folder / f"{j}.png", make_view(*silhouette(entity), "db", rng).image)
+        save_image(root / folder / "2.png", make_scene(entity, "coffee", rng).image)
+    (root / "Empty").mkdir()  # an individual without photos is skipped
+
+
+def test_dataset_db_from_some_photos_test_on_the_others(tmp_path):
+    root = tmp_path / "cats"
+    _write_dataset(root)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("snrs = [20]\nchannels = ['awgn']\nn_images = 4\nsteps = 2\nvariants = ['full']\nfig4_images = 0\n"
+                   "dataset_calibration_scenes = 16\n")
+    out = tmp_path / "o"
+    assert main(["eval", "--config", str(cfg), "--dataset", str(root), "--db-photos", "2", "--out", str(out)]) == 0
+    manifest = json.loads((out / "db" / "manifest.json").read_text())
+    names = manifest["entities"]
+    assert set(names) == {"vicky", "eileen_collins"} and names["vicky"]["prompt"] == "the cat Vicky"
+    assert all(len(e["samples"]) == 2 and e["threshold_method"].startswith("roc(") for e in names.values())
+    res = json.loads((out / "results.json").read_text())
+    rows = res["rows"]
+    assert {r["image"] for r in rows} == {"vicky_2", "eileen_collins_2"}
+    assert {r["entity"] for r in rows} == {"vicky", "eileen_collins"}
+    assert "test photos of the individuals in" in res["data"]
+    # with a DB of two other views of each and 16 calibration scenes, the guard finds Vicky
+    # along her outline (Eileen Collins, on the coffee table, it misses: no region row)
+    found = {r["entity"]: r["mask_iou"] for r in rows if r["role"] == "bob" and r["mask_iou"] is not None}
+    assert found.get("vicky", 0) > 0.9
+
+
+def test_dataset_without_test_photos_is_one_line(tmp_path, capsys):
+    root = tmp_path / "cats"
+    _write_dataset(root)
+    assert main(["eval", "--dataset", str(root), "--db-photos", "3", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no individual's folder has more than 3 photos" in err
+    assert main(["eval", "--dataset", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
+    assert "dataset: no such folder" in capsys.readouterr().err

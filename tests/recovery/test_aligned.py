@@ -33,6 +33,18 @@ def test_fit_recovers_a_similarity_transform(angle, scale, mirror):
     assert H.shape == (3, 3) and iou2 >= iou - 1e-6
 
 
+@pytest.mark.parametrize("angle", [-25, 0, 20])
+def test_a_square_outline_is_fitted_upright(angle):
+    """A square fits as well turned by 90° or 180°: photos are upright, so the fit keeps
+    the turn within ±40° (the chelsea sample is a near-square crop of her face)."""
+    square = np.zeros((200, 200), bool)
+    square[20:180, 20:180] = True
+    _, hole = _warp(np.zeros((200, 200, 3), np.float32), square, angle, 0.8, (40, 40))
+    M, _, iou = fit_silhouette(square, hole)
+    turned = np.degrees(np.arctan2(M[1, 0], M[0, 0]))
+    assert iou > 0.9 and abs(turned + angle) < 6  # cv2's angle is anticlockwise, image y points down
+
+
 def _recovery(samples, k=2):
     emb = np.eye(k, 8, dtype=np.float32)
     return AlignedExemplar([lambda s=s: s for s in samples], emb), emb
