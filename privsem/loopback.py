@@ -30,7 +30,9 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  impairments: bool = False, design_snr_db: float | None = None,
                  timeout_s: float = 60.0, kn: str | None = None, recovery=None, pub=None,
                  gui: bool = False, gui_hold: float | None = 0) -> dict:
-    """One image through guard → JSCC → OFDM → channel → Bob and Eve; returns the report.
+    """One image through guard → codec → OFDM → channel → Bob and Eve; returns the report.
+    ``codec_path``: a codec name (``softcast``, ``jscc``, ``digital``; default
+    :data:`~privsem.codec.registry.DEFAULT_CODEC`) or a JSCC weights file.
 
     ``recovery``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion, Bob's
     model fine-tuned on the DB, Eve's the base model). ``pub``: a
@@ -51,7 +53,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     pub = pub or NullPublisher()
     image = load_image(image_path)
     pub.image("original", image, caption=Path(image_path).name)
-    from .codec import load_codec
+    from .codec.registry import resolve_codec
     from .database import PrivacyDB
     from .guard import Guard
     from .pipeline import transmit_image
@@ -60,7 +62,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
     guard = Guard(db)
-    codec = load_codec(codec_path, kn)
+    codec = resolve_codec(codec_path, kn)
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)

@@ -13,8 +13,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .codec.registry import CODEC_IDS, codec_for_header  # the header's codec id
 from .errors import PrivsemError
-from .phy import Frame, Header, Message, Modem, Reassembler, entity_tag, resolve_tag, split, transmit
+from .phy import (
+    Frame,
+    Header,
+    Message,
+    Modem,
+    Reassembler,
+    entity_tag,
+    resolve_tag,
+    split,
+    transmit,
+)
 from .phy.header import FLAG_EMBEDDING, FLAG_RESERVED_BLACK, NO_ENTITY
 
 
@@ -30,7 +41,6 @@ def symbols_to_embedding(s: np.ndarray) -> np.ndarray:
     return (np.concatenate([s.real, s.imag]) / np.sqrt(half)).astype(np.float32)
 
 
-CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2}  # the header's codec id
 EMBED_SYMBOLS = 192  # a 384-d prompt embedding as complex symbols
 
 
@@ -63,17 +73,22 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
     t0 = time.perf_counter()
     g = guard(image)
     guarded = apply_guard(image, g.mask)
-    sent = apply_guard(image, g.mask, RESERVED_BLACK)  # black means "removed" (M̂ at the receiver)
     t1 = time.perf_counter()
-    x = codec.encode(sent.transpose(2, 0, 1)[None], design_snr_db)[0]
-    flags = FLAG_RESERVED_BLACK
+    if getattr(codec, "sends_mask", False):  # the codec fills the hole and sends M itself
+        x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db, mask=g.mask[None])[0]
+        flags = 0
+    else:
+        sent = apply_guard(image, g.mask, RESERVED_BLACK)  # black means "removed" (M̂ at the receiver)
+        x = codec.encode(sent.transpose(2, 0, 1)[None], design_snr_db)[0]
+        flags = FLAG_RESERVED_BLACK
     if send_embedding:
         if text_encoder is None:
             raise ValueError("send_embedding needs a text encoder")
         emb = text_encoder.encode([g.prompt])[0] if g.prompt else np.zeros(text_encoder.dim, np.float32)
         x = np.concatenate([embedding_to_symbols(emb), x])
         flags |= FLAG_EMBEDDING
-    h = Header(codec_id=CODEC_IDS[codec.name], flags=flags, msg_id=msg_id, height=image.shape[0],
+    side = codec.last_side[0] if getattr(codec, "uses_side", False) else 0  # softcast: its metadata's code
+    h = Header(codec_id=CODEC_IDS[codec.name], mcs=side, flags=flags, msg_id=msg_id, height=image.shape[0],
                width=image.shape[1], tag=entity_tag(key, g.entity))
     h = replace(h, n_frames=len(split(h, x)), total=len(x))
     samples = transmit(modem, h, x)
@@ -149,6 +164,8 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
 
     Bob (``db`` given) resolves the keyed tag to the entity and its prompt; Eve has no
     DB and recovers without them. ``seed`` drives a generative recovery's noise.
+    ``codec``: the receiver's codec, or None to build the one the header names (a
+    given codec that the header does not name is replaced the same way).
     """
     from .recovery import estimate_mask
 
@@ -156,18 +173,27 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         raise PrivsemError("Bob needs the privacy database (--db)")
     t0 = time.perf_counter()
     h = msg.header
-    if h.codec_id != CODEC_IDS[codec.name]:
-        raise PrivsemError(f"message uses codec id {h.codec_id}, this receiver has {codec.name}")
     good = [f.snr_db for f in msg.frames.values()]
-    snr_db = float(np.clip(np.mean(good), 0.0, 20.0))
     values = msg.values
     embedding = None
     if h.flags & FLAG_EMBEDDING:
         embedding = symbols_to_embedding(values[:EMBED_SYMBOLS])
         values = values[EMBED_SYMBOLS:]
     shape = (h.height, h.width)
+    codec = codec_for_header(h.codec_id, values.size, shape, codec)
+    # the JSCC is told an SNR inside its trained range; the others want the estimate itself
+    snr_db = float(np.clip(np.mean(good), *((-10.0, 40.0) if getattr(codec, "uses_side", False) else (0.0, 20.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
-    a_hat = codec.decode(values[None], snr_db, shape)[0].transpose(1, 2, 0)
+    if getattr(codec, "uses_side", False):
+        a_hat = codec.decode(values[None], snr_db, shape, h.mcs)[0].transpose(1, 2, 0)
+        if not codec.last_ok[0]:
+            import warnings
+
+            what = "metadata" if codec.name == "softcast" else "payload"
+            warnings.warn(f"message {h.msg_id}: the {codec.name} {what} failed its CRC; the image cannot be "
+                          "decoded (mid-grey)", stacklevel=2)
+    else:
+        a_hat = codec.decode(values[None], snr_db, shape)[0].transpose(1, 2, 0)
     t1 = time.perf_counter()
     entity = prompt = None
     if db is not None and h.tag != NO_ENTITY:
@@ -175,7 +201,10 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         prompt = next((e.prompt for e in db.entities if e.name == entity), None)
         if prompt is not None and text_encoder is not None:
             embedding = text_encoder.encode([prompt])[0]
-    if h.flags & FLAG_RESERVED_BLACK:
+    sent_mask = getattr(codec, "last_mask", [None])[0] if getattr(codec, "sends_mask", False) else None
+    if sent_mask is not None:
+        mask_hat = sent_mask  # M̂ came as side information with the metadata
+    elif h.flags & FLAG_RESERVED_BLACK:
         from .guard import RESERVED_BLACK
         from .recovery.mask_estimate import find_removed
 

@@ -29,21 +29,23 @@ def _radio_params(radio: str, role: str, center_freq: float, sample_rate: float,
 def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, design_snr_db: float = 10.0,
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
          timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
-         gain: float | None = None, kn: str | None = None) -> dict:
-    """Guard, encode and frame an image (JSCC at bandwidth ratio ``kn``); send it over ZMQ (to a flowgraph, or through
-    the radio of profile ``radio``) or write it as SigMF."""
+         gain: float | None = None, kn: str | None = None, codec: str | None = None) -> dict:
+    """Guard, encode and frame an image (``codec``, a name or JSCC weights, default
+    :data:`~privsem.codec.registry.DEFAULT_CODEC`, at bandwidth ratio ``kn``); send it
+    over ZMQ (to a flowgraph, or through the radio of profile ``radio``) or write it as
+    SigMF."""
     if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
         raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
     profile = _radio_params(radio, "tx", center_freq, sample_rate, gain) if radio else None
     image = load_image(image_path)
-    from .codec import load_codec
+    from .codec.registry import resolve_codec
     from .database import PrivacyDB
     from .guard import Guard
     from .pipeline import transmit_image
     from .text import default_text_encoder
 
     db = PrivacyDB.open(db_dir)
-    tx = transmit_image(image, Guard(db), load_codec(kn=kn), db.key, design_snr_db, msg_id=msg_id,
+    tx = transmit_image(image, Guard(db), resolve_codec(codec, kn), db.key, design_snr_db, msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
                         send_embedding=send_embedding)
     gap = np.zeros(4096, np.complex64)
@@ -246,11 +248,10 @@ def _decode_all(role: str, rx, db, recovery_opts, out_dir, source: dict, sample_
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         raise PrivsemError(f"no frame found ({len(rx.frames)} detected, "
                            f"{rx.reassembler.crc_failures} header CRC failures); report in {out / 'report.json'}")
-    from .codec import load_codec
     from .recovery import RecoveryOptions, build_recovery
     from .text import default_text_encoder
 
-    codec = load_codec()
+    codec = None  # each message is decoded by the codec its header names
     text = default_text_encoder() if db is not None else None
     recovery = build_recovery(role, recovery_opts or RecoveryOptions(), db, text)
     for i in ids:

@@ -16,6 +16,8 @@ from .options import view_option
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder (resumable).")
 @click.option("--workers", type=int, default=None, help="Worker processes (overrides the config).")
 @click.option("--transport", default=None, help="software | gnuradio | radio (overrides the config).")
+@click.option("--codec", default=None,
+              help="softcast | jscc | digital, or a JSCC weights file (overrides the config) [softcast].")
 @click.option("--joint", "joint", default=None,
               help="A `privsem train joint` folder: adds the 'joint' variant (Algorithm 3's parts).")
 @click.option("--dataset", "dataset", default=None, type=click.Path(path_type=Path),
@@ -27,19 +29,19 @@ from .options import view_option
 @click.option("--report", "report", type=click.Path(path_type=Path), default=None,
               help="Markdown report path (default: OUT/results.md).")
 @view_option("eval")
-def eval_cmd(config, out_dir, workers, transport, joint, dataset, db_photos, restart, report, pub) -> None:
+def eval_cmd(config, out_dir, workers, transport, codec, joint, dataset, db_photos, restart, report, pub) -> None:
     """Bob and Eve over an SNR grid with ablations: results.json/.csv, Figs. 4–6, claims."""
     import shlex
 
     from ..eval import load_config, run_eval
     from ..eval.report import markdown
 
-    cfg = load_config(config, {"workers": workers, "transport": transport, "joint": joint,
+    cfg = load_config(config, {"workers": workers, "transport": transport, "joint": joint, "codec": codec,
                                "dataset": None if dataset is None else str(dataset), "dataset_db_photos": db_photos})
     result = run_eval(cfg, out_dir, restart=restart, pub=pub)
     md = report or out_dir / "results.md"
     command = " ".join(["privsem eval"] + [f"{k} {shlex.quote(str(v))}" for k, v in
-                        (("--config", config), ("--joint", joint), ("--dataset", dataset),
+                        (("--config", config), ("--codec", codec), ("--joint", joint), ("--dataset", dataset),
                          ("--db-photos", db_photos), ("--out", out_dir), ("--report", report)) if v is not None])
     markdown(result, out_dir, md, command)
     for c in result["claims"]:

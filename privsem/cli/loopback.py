@@ -26,9 +26,10 @@ from .options import gui_options, recovery_options, view_option
               help="SNR the JSCC encoder is told (default: --snr).")
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
               help="Seconds to wait for samples from GNU Radio.")
-@click.option("--codec", "codec_path", type=click.Path(path_type=Path), default=None,
-              help="JSCC safetensors (default: the committed models/jscc_small.safetensors).")
-@click.option("--kn", default=None, help="Bandwidth ratio k/n of the JSCC (1/6, 1/12, 1/24; default: the largest).")
+@click.option("--codec", "codec_path", default=None,
+              help="softcast | jscc | digital, or a JSCC .safetensors file [softcast, the winner of bench codec].")
+@click.option("--kn", default=None, help="Bandwidth ratio k/n (softcast and digital: any; the committed JSCC: 1/6, "
+                                         "1/12, 1/24) [1/6].")
 @recovery_options
 @gui_options
 @view_option("loopback")

@@ -16,26 +16,28 @@ from .options import gui_options, recovery_options, view_option
 @click.option("--zmq", "zmq_endpoint", default=None, help="Bind a ZMQ PUSH here, e.g. tcp://127.0.0.1:5555.")
 @click.option("--iq", "iq_path", type=click.Path(path_type=Path), default=None, help="Write FILE.sigmf-data.")
 @click.option("--design-snr", "design_snr_db", type=float, default=10.0, show_default=True,
-              help="SNR (dB) the JSCC encoder is told.")
+              help="SNR (dB) the link is built for (the JSCC is told it; softcast sets its metadata's code).")
 @click.option("--msg-id", type=int, default=0, show_default=True)
 @click.option("--repeat", type=int, default=1, show_default=True, help="Send the image N times.")
 @click.option("--sample-rate", type=float, default=2e6, show_default=True, help="Recorded in SigMF (S/s).")
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz), SigMF.")
 @click.option("--send-embedding", is_flag=True, help="Also send the prompt embedding (the paper's scheme).")
-@click.option("--kn", default=None, help="JSCC bandwidth ratio (1/6, 1/12, 1/24; default: the largest).")
+@click.option("--codec", default=None,
+              help="softcast | jscc | digital, or a JSCC .safetensors file [softcast]; receivers follow the header.")
+@click.option("--kn", default=None, help="Bandwidth ratio k/n (the committed JSCC: 1/6, 1/12, 1/24) [1/6].")
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
 @click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Seconds to wait for the ZMQ peer to take the samples.")
 def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, sample_rate, center_freq,
-       send_embedding, kn, radio, gain, timeout_s) -> None:
+       send_embedding, codec, kn, radio, gain, timeout_s) -> None:
     """Guard, encode and frame IMAGE; send it over ZMQ or write it as SigMF."""
     from ..txrx import send
 
     info = send(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, sample_rate, center_freq,
                 send_embedding, timeout_s, repeat,
                 on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain,
-                kn=kn)
+                kn=kn, codec=codec)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
                f"→ {where}; entity removed: {info['entity_removed']}")

@@ -35,3 +35,16 @@ def send_digital(sep, img: np.ndarray, channel: str, snr_db: float, seed: int,
     modem, y, no = _channel(x, channel, snr_db, seed)
     sym, no_eff = modem.demodulate_zf(y, x.size, no)
     return sep.decode(sym[None], snr_db, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
+
+
+def send_softcast(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
+                  design_snr_db: float | None = None) -> np.ndarray:
+    """The same for a :class:`~privsem.codec.softcast.SoftCastCodec`: zero-forcing
+    output with its per-symbol noise variance into the LMMSE decoder; the header byte
+    (``last_side``) goes along as the frame header would carry it; ``codec.last_ok``
+    tells a lost metadata block."""
+    design = snr_db if design_snr_db is None else design_snr_db
+    x = codec.encode(img.transpose(2, 0, 1)[None], design)[0]
+    modem, y, no = _channel(x, channel, snr_db, seed)
+    sym, no_eff = modem.demodulate_zf(y, x.size, no)
+    return codec.decode(sym[None], snr_db, img.shape[:2], codec.last_side, no=no_eff[None])[0].transpose(1, 2, 0)

@@ -121,11 +121,14 @@ class SeparatedCodec(Codec):
             (:func:`link_adaptation`).
 
     After :meth:`encode`, ``last_fits`` holds the image codec's choice per image (``None``:
-    nothing fits); after :meth:`decode`, ``last_ok`` says which images decoded with a
-    good CRC.
+    nothing fits) and ``last_side`` the MCS's index in :data:`MCS_TABLE` (the frame
+    header carries it, so a receiver whose SNR estimate differs from the sender's
+    design SNR still demaps with the sender's MCS); after :meth:`decode`, ``last_ok``
+    says which images decoded with a good CRC.
     """
 
     name = "digital"
+    uses_side = True
 
     def __init__(self, image_codec: str = "jpeg", kn: str | Fraction = "1/6", mcs: str | None = None) -> None:
         if image_codec not in FORMATS:
@@ -134,6 +137,7 @@ class SeparatedCodec(Codec):
         self.mcs = mcs_by_name(mcs) if mcs else None
         self.last_fits: list = []
         self.last_ok: list[bool] = []
+        self.last_side: list[int] = []
 
     def n_symbols(self, shape: tuple[int, int]) -> int:
         return channel_uses(shape, self.kn)
@@ -159,51 +163,72 @@ class SeparatedCodec(Codec):
     def encode(self, img: np.ndarray, snr_db: float) -> np.ndarray:
         mcs = self.select_mcs(snr_db)
         shape = img.shape[-2:]
-        n, n_cw = self.n_symbols(shape), self._codewords(shape, mcs)
+        n = self.n_symbols(shape)
         out = np.empty((img.shape[0], n), np.complex64)
         self.last_fits = []
+        self.last_side = [MCS_TABLE.index(mcs)] * img.shape[0]
         for b, im in enumerate(img):
-            f = fit(im.transpose(1, 2, 0), self.image_codec, self.payload_bytes(shape, snr_db))
+            out[b], f = self.encode_one(im.transpose(1, 2, 0), n, mcs, seed=b)
             self.last_fits.append(f)
-            data = f.data if f is not None else b""
-            payload = len(data).to_bytes(LEN_BYTES, "big") + data + zlib.crc32(data).to_bytes(CRC_BYTES, "big")
-            bits = np.zeros(n_cw * mcs.k, np.float32)
-            raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
-            bits[: raw.size] = raw[: bits.size]  # no room at all (a tiny image): nothing is sent
-            coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
-            coded = np.abs(coded[_interleaver(coded.size)] - _scrambler(coded.size))
-            fill = np.random.default_rng(b).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)
-            out[b] = qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits)
         return out
 
-    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int],
+    def encode_one(self, img: np.ndarray, n: int, mcs: MCS, seed: int = 0) -> tuple[np.ndarray, object]:
+        """float32 ``(H, W, 3)`` → (complex64 ``(n,)``, the image codec's Fit or None):
+        the best encoding that fits the whole LDPC codewords of ``n`` symbols at ``mcs``,
+        the rest random symbols of the same power."""
+        n_cw = n * mcs.bits // LDPC_N
+        room = max(0, n_cw * mcs.k // 8 - LEN_BYTES - CRC_BYTES)
+        f = fit(img, self.image_codec, room)
+        data = f.data if f is not None else b""
+        payload = len(data).to_bytes(LEN_BYTES, "big") + data + zlib.crc32(data).to_bytes(CRC_BYTES, "big")
+        bits = np.zeros(n_cw * mcs.k, np.float32)
+        raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
+        bits[: raw.size] = raw[: bits.size]  # no room at all (a tiny image): nothing is sent
+        coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
+        coded = np.abs(coded[_interleaver(coded.size)] - _scrambler(coded.size))
+        fill = np.random.default_rng(seed).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)
+        return qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits), f
+
+    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] | None = None,
                no: np.ndarray | None = None) -> np.ndarray:
-        """``no``: per-symbol noise variance after equalization (default ``10^(−SNR/10)``)."""
-        mcs = self.select_mcs(snr_db)
-        n_cw = self._codewords(shape, mcs)
-        used = n_cw * LDPC_N // mcs.bits
+        """``side``: the header's MCS index (default: this codec's MCS, or the one the SNR
+        selects); ``no``: per-symbol noise variance after equalization (default
+        ``10^(−SNR/10)``)."""
+        side = side[0] if isinstance(side, list) else side
+        if side is not None and not 0 <= side < len(MCS_TABLE):
+            raise PrivsemError(f"the header names MCS {side}, which this privsem does not know")
+        mcs = MCS_TABLE[side] if side is not None else self.select_mcs(snr_db)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
         self.last_ok = []
         for b, yb in enumerate(y):
-            nob = np.full(used, 10.0 ** (-snr_db / 10.0), np.float32) if no is None else np.asarray(no)[b, :used]
-            ok = False
-            if n_cw:
-                llr = qam_llr(yb[:used], nob, mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
-                deint = np.empty_like(llr)
-                deint[_interleaver(llr.size)] = llr
-                bits = ldpc_decode(deint.reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
-                payload = np.packbits(bits).tobytes()
-                length = int.from_bytes(payload[:LEN_BYTES], "big")
-                data = payload[LEN_BYTES : LEN_BYTES + length]
-                crc = payload[LEN_BYTES + length : LEN_BYTES + length + CRC_BYTES]
-                if 0 < length <= len(payload) - LEN_BYTES - CRC_BYTES and zlib.crc32(data).to_bytes(4, "big") == crc:
-                    try:
-                        img = decompress(data, self.image_codec, shape)
-                        out[b], ok = img.transpose(2, 0, 1), True
-                    except PrivsemError:
-                        pass
-            self.last_ok.append(ok)
+            nob = np.full(yb.size, 10.0 ** (-snr_db / 10.0), np.float32) if no is None else np.asarray(no)[b]
+            img = self.decode_one(yb, nob, shape, mcs)
+            if img is not None:
+                out[b] = img.transpose(2, 0, 1)
+            self.last_ok.append(img is not None)
         return out
+
+    def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], mcs: MCS) -> np.ndarray | None:
+        """complex ``(n,)`` equalized symbols and their noise variances → float32
+        ``(H, W, 3)``, or None (the CRC failed, or nothing was sent)."""
+        n_cw = y.size * mcs.bits // LDPC_N
+        if not n_cw:
+            return None
+        used = n_cw * LDPC_N // mcs.bits
+        llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
+        deint = np.empty_like(llr)
+        deint[_interleaver(llr.size)] = llr
+        bits = ldpc_decode(deint.reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
+        payload = np.packbits(bits).tobytes()
+        length = int.from_bytes(payload[:LEN_BYTES], "big")
+        data = payload[LEN_BYTES: LEN_BYTES + length]
+        crc = payload[LEN_BYTES + length: LEN_BYTES + length + CRC_BYTES]
+        if not (0 < length <= len(payload) - LEN_BYTES - CRC_BYTES and zlib.crc32(data).to_bytes(4, "big") == crc):
+            return None
+        try:
+            return decompress(data, self.image_codec, shape)
+        except PrivsemError:
+            return None
 
 
 def capacity_bound(img: np.ndarray, image_codec: str, n_symbols: int, snr_db: float,

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from ..codec.registry import CODECS
 from ..errors import PrivsemError
 
 VARIANTS = ("full", "notext", "noguard", "classical", "digital")
@@ -58,7 +59,7 @@ class EvalConfig:
     eve_snr_offset_db: float = 0.0
     design_snr_db: float | None = None  # SNR the JSCC encoder is told (None: the link's; radios: 10)
     db: str = ""
-    codec: str = ""
+    codec: str = ""  # softcast | jscc | digital, or a JSCC weights file ("": the default codec)
     recovery_model: str = ""
     joint: str = ""  # a `privsem train joint` folder: its JSCC, Bob's U-Net and guard margins
     fig4_images: int = 1
@@ -195,7 +196,7 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
     for k in ("images", "db", "codec", "recovery_model", "joint", "dataset"):
         if k in data:
             v = _typed(where, k, data[k], str)
-            if v and not (k == "images" and v in SCENE_SETS):
+            if v and not (k == "images" and v in SCENE_SETS) and not (k == "codec" and v in CODECS):
                 p = _expand_user(where, k, v)
                 p = p if p.is_absolute() or base is None else base / p
                 if not p.exists():

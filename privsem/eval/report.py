@@ -144,7 +144,10 @@ def data_note(cfg: EvalConfig) -> str:
         what = f"{cfg.n_images} images of {cfg.images}"
     how = {"software": "software channel", "gnuradio": "GNU Radio sim_channel flowgraph over ZMQ",
            "radio": f"radios {cfg.radio.tx} → {cfg.radio.bob} / {cfg.radio.eve}"}[cfg.transport]
-    return (f"{what}; {db}; JSCC k/n {cfg.kn}; OFDM PHY; {how}; {cfg.steps} DDPM steps; "
+    from ..codec.registry import DEFAULT_CODEC
+
+    code = cfg.codec if cfg.codec in ("softcast", "jscc", "digital") else ("jscc" if cfg.codec else DEFAULT_CODEC)
+    return (f"{what}; {db}; {code} k/n {cfg.kn}; OFDM PHY; {how}; {cfg.steps} DDPM steps; "
             f"seeds {', '.join(map(str, cfg.seeds))}")
 
 
@@ -256,7 +259,7 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
                              f"{f['ssim_region']:.3f} | {_pct(_rate(rows, variant=v, role=role))} | {len(rs)} |")
     lines += ["", "Variants: `full` the system as shipped; `notext` Bob without the prompt embedding; "
               "`noguard` nothing removed; `classical` Telea inpainting at both receivers; `digital` JPEG + "
-              "5G LDPC + QAM instead of the JSCC (same channel uses); `joint` the guard margin, JSCC and "
+              "5G LDPC + QAM instead of the link's codec (same channel uses); `joint` the guard margin, JSCC and "
               "Bob's U-Net from Algorithm 3 (`privsem train joint`), Eve with the base U-Net and the same "
               "(public) JSCC.", ""]
     lines += _joint_section(result)

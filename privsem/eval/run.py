@@ -67,6 +67,7 @@ class _Worker:
 
     def __init__(self, cfg: EvalConfig, db_dir: str, out: str, view: tuple[str, str] | None = None) -> None:
         from ..codec import load_codec
+        from ..codec.registry import resolve_codec
         from ..database import PrivacyDB
         from ..guard import Guard
         from ..recovery import OpenCVRecovery, RecoveryOptions, build_recovery
@@ -79,7 +80,7 @@ class _Worker:
         self.images = images_of(cfg)
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db)
-        self.codec = load_codec(cfg.codec or None, cfg.kn)
+        self.codec = resolve_codec(cfg.codec or None, cfg.kn)
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)
         self.rec = {"bob": build_recovery("bob", opts, self.db, self.text),

@@ -113,8 +113,9 @@ def fit_silhouette(sample_mask: np.ndarray, hole: np.ndarray, iters: int = 3) ->
         # a round or square outline has no principal axis to start from: start from several turns
         turns = (0.0,) if min(helong, selong) > 1.25 else np.radians([-30, -15, 0, 15, 30])
         scale0 = np.sqrt(harea / sarea)
-        score_of = lambda q: (_iou(_warp_mask(m, _matrix(q[0], q[1], (sy, sx), (q[2], q[3])), small.shape), small)  # noqa: E731
-                              - tilt_penalty(q[1]))
+        def score_of(q, m=m, c=(sy, sx)):
+            return _iou(_warp_mask(m, _matrix(q[0], q[1], c, (q[2], q[3])), small.shape), small) - tilt_penalty(q[1])
+
         for flip in [f + t for f in (0.0, np.pi / 2, np.pi, -np.pi / 2) for t in turns]:
             # the principal axis has no direction, and a square no single axis
             p = np.array([scale0, hangle - sangle + flip, hy, hx])
@@ -166,10 +167,10 @@ def refine_homography(sample_mask: np.ndarray, hole: np.ndarray, M: np.ndarray) 
     size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
     target = cv2.resize(hole[y0:y1, x0:x1].astype(np.float32), size, interpolation=cv2.INTER_AREA)
     warp0 = S @ H0
-    moved = lambda W: cv2.warpPerspective(sample_mask.astype(np.float32), W, size, flags=cv2.INTER_LINEAR)  # noqa: E731
+    moved = lambda W: cv2.warpPerspective(sample_mask.astype(np.float32), W, size, flags=cv2.INTER_LINEAR)
     iou0 = _iou(moved(warp0) > 0.5, target > 0.5)
     sigma = max(1.0, 0.02 * max(size))
-    blur = lambda a: cv2.GaussianBlur(a, (0, 0), sigma)  # noqa: E731
+    blur = lambda a: cv2.GaussianBlur(a, (0, 0), sigma)
     try:
         # ECC warps the input's coordinates into the template's: find W with input(W·x) ≈ template(x)
         src = cv2.warpPerspective(sample_mask.astype(np.float32), warp0, size, flags=cv2.INTER_LINEAR)
@@ -280,7 +281,7 @@ def _place(image, hole, fill, src, smask, M, light: bool = False, poisson: bool 
         return out
     # Poisson blending inside a reflected 8-px frame, so that a hole on the border blends too
     P = 8
-    pad = lambda a: cv2.copyMakeBorder(np.ascontiguousarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)),  # noqa: E731
+    pad = lambda a: cv2.copyMakeBorder(np.ascontiguousarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)),
                                        P, P, P, P, cv2.BORDER_REFLECT)
     region = np.zeros((H + 2 * P, W + 2 * P), np.uint8)
     region[P:-P, P:-P] = cv2.dilate(hole.astype(np.uint8), np.ones((5, 5), np.uint8)) * 255

@@ -1,0 +1,79 @@
+"""Codecs by name and by the frame header's codec id: what ``--codec`` accepts and what
+a receiver builds from a header (Bob and Eve decode whatever the header says)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import PrivsemError
+
+CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4}  # the header's codec id
+CODECS = ("softcast", "hda", "jscc", "digital")  # what --codec offers
+DEFAULT_CODEC = "softcast"  # the winner of `privsem bench codec` (docs/bench_codec.json: default_codec)
+DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
+
+
+def make_codec(name: str, kn: str | None = None, path: str | Path | None = None):
+    """The codec ``name`` at bandwidth ratio ``kn`` (default 1/6). ``path``: the user's
+    JSCC weights (``jscc`` only).
+
+    Raises:
+        PrivsemError: an unknown name, or ``path`` with a codec that has no weights."""
+    from .base import load_codec
+
+    if name not in CODECS:
+        raise PrivsemError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
+    if path is not None and name != "jscc":
+        raise PrivsemError(f"--codec {name} has no weights to load; a weights file is for --codec jscc")
+    if name == "jscc":
+        return load_codec(path, kn)
+    if name == "softcast":
+        from .softcast import SoftCastCodec
+
+        return SoftCastCodec(kn or "1/6")
+    if name == "hda":
+        from .hda import HybridCodec
+
+        return HybridCodec(kn or "1/6")
+    from .separated import SeparatedCodec
+
+    return SeparatedCodec(DIGITAL_IMAGE_CODEC, kn or "1/6")
+
+
+def resolve_codec(spec: str | Path | None = None, kn: str | None = None):
+    """What ``--codec`` names: None for :data:`DEFAULT_CODEC`, a name of :data:`CODECS`,
+    or a path to a JSCC weights file (the learned code with the user's weights)."""
+    if spec is None:
+        return make_codec(DEFAULT_CODEC, kn)
+    if str(spec) in CODECS:
+        return make_codec(str(spec), kn)
+    p = Path(spec)
+    if p.suffix != ".safetensors" and not p.is_file():
+        raise PrivsemError(f"--codec {spec}: neither a codec ({', '.join(CODECS)}) nor a JSCC weights file")
+    return make_codec("jscc", kn, p)
+
+
+def kn_from_symbols(n: int, shape: tuple[int, int]) -> Fraction:
+    """The bandwidth ratio at which an ``(H, W)`` image gets ``n`` symbols (as counted by
+    :func:`~privsem.codec.separated.channel_uses`)."""
+    from .jscc import DOWNSCALE
+
+    hp, wp = (-(-s // DOWNSCALE) * DOWNSCALE for s in shape)
+    return Fraction(n, 3 * hp * wp).limit_denominator(1000)
+
+
+def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None):
+    """The codec a receiver needs for a message: ``current`` if it is that codec, else
+    one built from the header's codec id at the k/n its symbol count implies.
+
+    Raises:
+        PrivsemError: a codec id this privsem does not know or cannot decode here."""
+    names = {v: k for k, v in CODEC_IDS.items()}
+    name = names.get(codec_id)
+    if current is not None and getattr(current, "name", None) == name:
+        return current
+    if name not in CODECS:
+        raise PrivsemError(f"message uses codec id {codec_id} ({name or 'unknown'}), which this receiver "
+                           "cannot decode")
+    return make_codec(name, str(kn_from_symbols(n, shape)))

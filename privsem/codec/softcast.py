@@ -1,0 +1,449 @@
+"""A linear analog code in the manner of SoftCast (Jakubczak & Katabi, 2011).
+
+The image is decorrelated (an orthonormal colour transform, then a full-frame DCT per
+channel), the coefficients are cut into chunks of ``chunk × chunk`` frequencies, and
+each chunk's energy λ goes to the receiver as digital metadata. The sender keeps the
+chunks of highest energy that fit the channel-use budget and scales every coefficient
+of chunk i by ``g_i ∝ λ_i^(−1/4)`` (the MSE-optimal power split of a linear code), at
+unit mean power; two real coefficients make one complex symbol. The receiver's
+estimate is the LMMSE one, ``x̂ = g λ / (g² λ + σ²) · y``, with σ² from its SNR
+estimate (or a noise variance per symbol after equalization). Error falls smoothly as
+the SNR rises, with no cliff: the analog half of the paper's JSCC promise without a
+learned model.
+
+Every transform is orthonormal, so the MSE of the coefficients is the MSE of the pixels.
+As in SoftCast, the analog symbols are whitened by a Walsh–Hadamard transform over groups
+of :data:`SPREAD` symbols scattered over the frame: a deep fade or a lost frame then
+costs every coefficient a little instead of some coefficients everything; the receiver's
+LMMSE estimate takes each symbol's own noise variance (after zero-forcing) into account.
+Over AWGN the spreading changes nothing.
+
+The removed region costs no power: given the guard's mask, the sender fills the hole
+smoothly from its surroundings before the transform (no black hole whose sharp edge
+would spend coefficients), and sends the mask, max-pooled to a grid of at most
+:data:`MASK_SIDE` cells and deflated, with the metadata: both receivers then know M̂
+(a superset of M by at most one cell) instead of estimating it from a noisy black area.
+
+Metadata (the three colour means, each sent chunk's quantized log-energy, the mask; a CRC-32)
+is 5G-LDPC coded with QPSK and spread evenly over the symbols; it is counted in the
+budget: ``n_symbols(shape)`` is the same as the JSCC's and the digital baseline's. A
+receiver whose metadata fails its CRC cannot tell which coefficients it holds: it says
+so (``last_ok``) and returns mid-grey, like a digital outage.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import PrivsemError
+from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
+from .base import Codec, parse_kn
+from .separated import channel_uses
+
+# Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
+# natural photos' RGB, and unlike YCbCr it keeps pixel MSE equal to coefficient MSE.
+COLOUR = np.array([[1, 1, 1], [1, 0, -1], [1, -2, 1]], np.float64) / np.sqrt([[3], [2], [6]])
+CHUNK = 16  # smallest chunk side in coefficients (chosen by measurement, docs/codec.md)
+MAX_GRID = 32  # chunks per side and channel at most: larger images get larger chunks, metadata stays small
+LOG_STEPS = 2  # quantization steps per octave of chunk energy (1.5 dB)
+LOG_MIN = -40  # log2 energies below this are "empty" (byte 0)
+LOW_RATE_BELOW_DB = 3.0  # links built for less than this send the metadata at QPSK rate 1/4, others at 1/2
+HEAD_BYTES, CRC_BYTES = 9, 4  # colour means, power trim, flags; CRC-32
+FLAG_MASK = 1  # the removed region's mask follows the chunk energies
+MASK_SIDE = 128  # the mask is sent on a grid of at most this many cells on its long side
+MAX_META_CW = 127  # the header byte holds the codeword count in 7 bits
+SPREAD = 32  # analog symbols per Walsh–Hadamard group: each coefficient rides on 32 scattered symbols
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes for one image size, budget and metadata size.
+
+    Attributes:
+        shape: (H, W) of the image; ``edges`` the chunk boundaries along H and W.
+        n: complex symbols in all; ``meta_pos`` int64 indices of the metadata's QPSK
+            symbols in them (spread evenly), ``analog_pos`` the rest in a fixed
+            pseudo-random order (a fade or a lost frame hits scattered coefficients).
+        meta_k: info bits per LDPC codeword; ``meta_cw`` codewords.
+    """
+
+    shape: tuple[int, int]
+    edges: tuple[np.ndarray, np.ndarray]
+    n: int
+    meta_k: int
+    meta_cw: int
+    meta_pos: np.ndarray
+    analog_pos: np.ndarray
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Coefficients per chunk, channel-major then row, column: int64 ``(3·gh·gw,)``."""
+        he, we = self.edges
+        return np.tile(np.outer(np.diff(he), np.diff(we)).reshape(-1), 3)
+
+    @property
+    def side_byte(self) -> int:
+        """The header's ``mcs`` byte for this layout: bit 7 rate 1/4, bits 0–6 codewords."""
+        return (0x80 if self.meta_k < LDPC_N // 2 - 8 else 0) | self.meta_cw
+
+
+def _edges(size: int, chunk: int) -> np.ndarray:
+    return np.minimum(np.arange(0, size + chunk, chunk), size)[: -(-size // chunk) + 1]
+
+
+def _hadamard(n: int) -> np.ndarray:
+    from scipy.linalg import hadamard
+
+    return hadamard(n).astype(np.float64) / np.sqrt(n)
+
+
+def _groups(m: int) -> np.ndarray:
+    """int64 ``(G, SPREAD)``: the symbols of each Walsh–Hadamard group. Group ``j`` takes
+    every ``G``-th symbol from ``j`` on, so that the few large low-frequency values (sent
+    first) are shared out among all groups instead of filling one (whose sum would then
+    peak: a high peak-to-average power turns channel-estimation error into noise)."""
+    G = m // SPREAD
+    return np.arange(G * SPREAD).reshape(SPREAD, G).T
+
+
+def spread(s: np.ndarray) -> np.ndarray:
+    """complex ``(m,)`` → complex ``(m,)``: Walsh–Hadamard over the groups of
+    :func:`_groups` (a tail shorter than a group is sent as it is); orthonormal, so the
+    power is kept."""
+    idx = _groups(s.size)
+    out = s.copy()
+    out[idx] = s[idx] @ _hadamard(SPREAD)
+    return out
+
+
+def despread_lmmse(y: np.ndarray, p: np.ndarray, nu: np.ndarray) -> np.ndarray:
+    """LMMSE estimate of the real signal values under :func:`spread`.
+
+    Args:
+        y: complex ``(m,)`` zero-forced received symbols.
+        p: float ``(2m,)`` prior variance of each real value (real, imaginary
+            interleaved; 0 where nothing was sent).
+        nu: float ``(m,)`` complex noise variance of each received symbol.
+
+    Returns:
+        float ``(2m,)`` estimates of the real values (the Hadamard matrix is real, so the
+        real and imaginary parts are two separate problems ``y = H u + w``).
+    """
+    idx = _groups(y.size)
+    H = _hadamard(SPREAD)  # symmetric: y = u H in row form is y = H u per group
+    out = np.empty(2 * y.size)
+    for part, yy in ((0, y.real), (1, y.imag)):
+        pp, nn = p[part::2], nu / 2
+        est = pp / (pp + nn) * yy  # the unspread tail
+        if idx.size:
+            P, N, Y = pp[idx], nn[idx], yy[idx]
+            # û = P H (H P H + N)⁻¹ y per group
+            A = (H[None] * P[:, None, :]) @ H
+            A[:, np.arange(SPREAD), np.arange(SPREAD)] += N
+            z = np.linalg.solve(A, Y[..., None])[..., 0]
+            est[idx] = P * (z @ H)
+        out[part::2] = est
+    return out
+
+
+def mask_cell(shape: tuple[int, int]) -> int:
+    """Pixels per side of a mask cell: the mask goes on a grid of at most :data:`MASK_SIDE`."""
+    return max(1, -(-max(shape) // MASK_SIDE))
+
+
+def pack_mask(mask: np.ndarray, cell: int) -> bytes:
+    """bool ``(H, W)`` → deflated bits of its ``cell × cell`` max-pooled grid."""
+    H, W = mask.shape
+    gh, gw = -(-H // cell), -(-W // cell)
+    pad = np.zeros((gh * cell, gw * cell), bool)
+    pad[:H, :W] = mask
+    grid = pad.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+    return zlib.compress(np.packbits(grid.reshape(-1)).tobytes(), 9)
+
+
+def unpack_mask(packed: bytes, shape: tuple[int, int], cell: int) -> np.ndarray | None:
+    """Inverse of :func:`pack_mask` (up to the pooling): bool ``(H, W)``, or None when
+    the bytes are not such a mask."""
+    try:
+        return mask_from_bits(zlib.decompress(packed), shape, cell)
+    except zlib.error:
+        return None
+
+
+def mask_from_bits(raw: bytes, shape: tuple[int, int], cell: int) -> np.ndarray | None:
+    """The grid's packed bits (inflated) → bool ``(H, W)``, or None if too few."""
+    H, W = shape
+    gh, gw = -(-H // cell), -(-W // cell)
+    bits = np.unpackbits(np.frombuffer(raw, np.uint8))
+    if bits.size < gh * gw:
+        return None
+    grid = bits[: gh * gw].reshape(gh, gw).astype(bool)
+    return np.repeat(np.repeat(grid, cell, 0), cell, 1)[:H, :W]
+
+
+def meta_rate(design_snr_db: float) -> Fraction:
+    """QPSK LDPC rate of the metadata for a link built for ``design_snr_db``."""
+    return Fraction(1, 4) if design_snr_db < LOW_RATE_BELOW_DB else Fraction(1, 2)
+
+
+class SoftCastCodec(Codec):
+    """The linear analog code with the JSCC's interface.
+
+    Args:
+        kn: bandwidth ratio (complex symbols per real pixel value), e.g. ``"1/6"``.
+
+    ``encode(img float32 (B,3,H,W) in [0,1], snr_db) -> complex64 (B, n)`` at unit mean
+    power; ``snr_db`` is the SNR the link is built for (it sets the metadata's code
+    rate). After it, ``last_side`` holds per image the byte the frame header carries
+    (``mcs``: the metadata's rate and codeword count). ``decode(y, snr_db, shape,
+    side, no=None)``: ``side`` that byte, ``no`` float ``(B, n)`` noise variance per
+    symbol after zero-forcing (default ``10^(−SNR/10)``); after it ``last_ok`` says per
+    image whether its metadata passed the CRC and ``last_mask`` the removed region it
+    carried (bool ``(H, W)``, or None).
+    """
+
+    name = "softcast"
+    uses_side = True  # the frame header's mcs byte carries the metadata's code
+    sends_mask = True  # encode(mask=...) sends the removed region; decode returns it in last_mask
+
+    def __init__(self, kn: str | Fraction = "1/6") -> None:
+        self.kn = parse_kn(kn)
+        self.last_ok: list[bool] = []
+        self.last_side: list[int] = []
+        self.last_mask: list = []
+
+    @property
+    def bandwidth_ratio(self) -> float:
+        return float(self.kn)
+
+    def at(self, kn) -> SoftCastCodec:
+        return SoftCastCodec(kn)
+
+    def n_symbols(self, shape: tuple[int, int]) -> int:
+        return channel_uses(shape, self.kn)
+
+    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
+        if n != self.n_symbols(shape):
+            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
+                               f"(expected {self.n_symbols(shape)})")
+        return self.kn
+
+    def layout(self, shape: tuple[int, int], side: int, n: int | None = None) -> Layout:
+        """The :class:`Layout` for ``shape``, a header byte ``side`` and ``n`` symbols
+        (default :meth:`n_symbols`; a hybrid code gives its analog share).
+
+        Raises:
+            PrivsemError: the metadata would leave no room for the analog part."""
+        H, W = shape
+        chunk = max(CHUNK, -(-max(H, W) // MAX_GRID))
+        meta_k = int(LDPC_N * (Fraction(1, 4) if side & 0x80 else Fraction(1, 2))) // 8 * 8
+        meta_cw = side & 0x7F
+        n = self.n_symbols(shape) if n is None else n
+        n_meta = meta_cw * LDPC_N // 2
+        if not meta_cw or n_meta >= n:
+            raise PrivsemError(f"a {H}×{W} image at k/n {self.kn} has {n} symbols, too few for softcast's "
+                               f"metadata ({n_meta} or more): use a larger image or k/n")
+        meta_pos = np.floor(np.arange(n_meta) * (n / n_meta)).astype(np.int64)
+        rest = np.setdiff1d(np.arange(n), meta_pos)
+        analog_pos = rest[np.random.default_rng(n).permutation(rest.size)]
+        return Layout((H, W), (_edges(H, chunk), _edges(W, chunk)), n, meta_k, meta_cw, meta_pos, analog_pos)
+
+    # -- both ends -------------------------------------------------------------------
+
+    @staticmethod
+    def _chunks(coeffs: np.ndarray, lay: Layout) -> list[np.ndarray]:
+        """float64 (3, H, W) → views of its chunks, channel-major then row, column."""
+        he, we = lay.edges
+        return [coeffs[c, he[i]:he[i + 1], we[j]:we[j + 1]]
+                for c in range(3) for i in range(len(he) - 1) for j in range(len(we) - 1)]
+
+    @staticmethod
+    def _quantize(lam: np.ndarray) -> np.ndarray:
+        """Chunk energies → bytes (0: empty; else 1 + LOG_STEPS·(log2 λ − LOG_MIN))."""
+        with np.errstate(divide="ignore"):
+            q = np.round((np.log2(lam) - LOG_MIN) * LOG_STEPS) + 1
+        return np.where(lam > 2.0 ** LOG_MIN, np.clip(q, 1, 255), 0).astype(np.uint8)
+
+    @staticmethod
+    def _energy(q: np.ndarray) -> np.ndarray:
+        return np.where(q > 0, 2.0 ** ((q.astype(np.float64) - 1) / LOG_STEPS + LOG_MIN), 0.0)
+
+    def _plan(self, q: np.ndarray, sizes: np.ndarray, n_analog: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunks sent (highest quantized energy first, ties by index, while they fit)
+        and their gains ``g`` (unit mean power over ``n_analog`` complex symbols); both
+        ends compute it from the metadata alone."""
+        lam = self._energy(q)
+        order = np.argsort(-lam, kind="stable")
+        order = order[lam[order] > 0]
+        sent = order[np.cumsum(sizes[order]) <= 2 * n_analog]
+        if not sent.size:
+            return sent, np.zeros(0)
+        # Σ size_i g_i² λ_i = n_analog with g_i = c λ_i^(−1/4)
+        c = np.sqrt(n_analog / np.sum(sizes[sent] * np.sqrt(lam[sent])))
+        return sent, c * lam[sent] ** -0.25
+
+    # -- sender ----------------------------------------------------------------------
+
+    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None) -> np.ndarray:
+        """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled smoothly
+        and sent as side information), or None."""
+        shape = tuple(img.shape[-2:])
+        n = self.n_symbols(shape)
+        out = np.zeros((img.shape[0], n), np.complex64)
+        masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
+        self.last_side = []
+        for b, im in enumerate(np.asarray(img, np.float64)):
+            out[b], side = self.encode_one(im, n, meta_rate(snr_db) == Fraction(1, 4), masks[b])
+            self.last_side.append(side)
+        return out
+
+    def encode_one(self, im: np.ndarray, n: int, low_rate: bool, mask: np.ndarray | None = None,
+                   fill: bool = True) -> tuple[np.ndarray, int]:
+        """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
+        header byte). ``low_rate``: metadata at QPSK 1/4 instead of 1/2; ``mask``: the
+        removed region (sent with the metadata; with ``fill`` the hole is filled
+        smoothly first)."""
+        from scipy.fft import dctn
+
+        from ..recovery.classical import push_pull_fill
+
+        shape = tuple(im.shape[-2:])
+        low = 0x80 if low_rate else 0
+        packed_mask = None
+        if mask is not None and mask.any():
+            cell = mask_cell(shape)
+            packed_mask = pack_mask(mask, cell)
+            if fill:
+                hole = unpack_mask(packed_mask, shape, cell)  # what the receivers will know, ⊇ mask
+                im = push_pull_fill(im.transpose(1, 2, 0).astype(np.float32), hole).transpose(2, 0, 1)
+        x = np.einsum("ij,jhw->ihw", COLOUR, np.asarray(im, np.float64))
+        mean = x.mean(axis=(1, 2))
+        coeffs = dctn(x - mean[:, None, None], axes=(1, 2), norm="ortho")
+        lay = self.layout(shape, low | 1, n)
+        chunks = self._chunks(coeffs, lay)
+        q_all = self._quantize(np.array([np.mean(ch * ch) for ch in chunks]))
+        # the metadata's size depends on what is sent and the reverse: grow it until it holds
+        for _ in range(MAX_META_CW):
+            sent, g = self._plan(q_all, lay.sizes, lay.analog_pos.size)
+            q = np.zeros_like(q_all)
+            q[sent] = q_all[sent]  # unsent chunks are 0: the receiver needs only the sent ones
+            vals = np.concatenate([chunks[i].reshape(-1) * gi for i, gi in zip(sent, g)]) if sent.size else None
+            # λ is quantized: trim to exactly unit power (the receiver applies the same trim)
+            trim = np.sqrt(lay.analog_pos.size / max(np.sum(vals * vals), 1e-30)) if sent.size else 1.0
+            trim = float(np.clip(np.round(trim * 32768) / 32768, 0.5, 65535 / 32768))
+            data = self._meta_bytes(mean, trim, q, packed_mask)
+            need = -(-8 * len(data) // lay.meta_k)
+            if need <= lay.meta_cw:
+                break
+            if need > MAX_META_CW:
+                raise PrivsemError(f"softcast metadata of {len(data)} bytes does not fit the header's count")
+            lay = self.layout(shape, low | need, n)
+        reals = np.zeros(2 * lay.analog_pos.size)
+        if sent.size:
+            reals[: vals.size] = vals * trim
+        out = np.zeros(n, np.complex64)
+        out[lay.analog_pos] = spread(reals[0::2] + 1j * reals[1::2])
+        out[lay.meta_pos] = self._meta_symbols(lay, data)
+        return out, lay.side_byte
+
+    @staticmethod
+    def _meta_bytes(mean: np.ndarray, trim: float, q: np.ndarray, packed_mask: bytes | None) -> bytes:
+        """CRC-32, then: colour means (luma in [0, √3], chroma in [−√2, √2]) and the
+        power trim (in [0.5, 2)), 16 bits each; a flags byte; the chunk bytes deflated
+        (mostly zeros: most chunks are not sent); the deflated mask if flagged."""
+        head = np.clip(np.round((mean + 2.0) / 4.0 * 65535), 0, 65535).astype(">u2").tobytes()
+        head += np.array([round(trim * 32768)], ">u2").tobytes()
+        head += bytes([FLAG_MASK if packed_mask is not None else 0])
+        body = head + zlib.compress(q.tobytes(), 9) + (packed_mask or b"")
+        return zlib.crc32(body).to_bytes(CRC_BYTES, "big") + body
+
+    @staticmethod
+    def _meta_symbols(lay: Layout, data: bytes) -> np.ndarray:
+        bits = np.zeros(lay.meta_cw * lay.meta_k, np.float32)
+        raw = np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32)
+        bits[: raw.size] = raw
+        coded = ldpc_encode(bits.reshape(lay.meta_cw, lay.meta_k), lay.meta_k, LDPC_N).reshape(-1)
+        return qam_map(coded, 2)
+
+    # -- receiver --------------------------------------------------------------------
+
+    @staticmethod
+    def _read_meta(lay: Layout, sym: np.ndarray, no: np.ndarray):
+        """(colour means, power trim, chunk bytes, mask bool (H, W) or None) from the
+        metadata symbols, or None when the metadata does not check out."""
+        llr = qam_llr(sym, no.astype(np.float32), 2)
+        bits = ldpc_decode(llr.reshape(lay.meta_cw, LDPC_N), lay.meta_k, LDPC_N).reshape(-1)
+        data = np.packbits(bits).tobytes()
+        crc, body = data[:CRC_BYTES], data[CRC_BYTES:]
+        head, rest = body[:HEAD_BYTES], body[HEAD_BYTES:]
+        n_chunks = lay.sizes.size
+        streams = []
+        for _ in range(2 if head[-1] & FLAG_MASK else 1):
+            d = zlib.decompressobj()
+            try:
+                streams.append(d.decompress(rest, 1 << 22))
+            except zlib.error:
+                return None
+            if not d.eof:
+                return None
+            rest = d.unused_data
+        used = len(body) - len(rest)
+        if zlib.crc32(body[:used]).to_bytes(CRC_BYTES, "big") != crc or len(streams[0]) != n_chunks:
+            return None
+        words = np.frombuffer(head[:8], ">u2").astype(np.float64)
+        mask = None
+        if len(streams) == 2:
+            cell = mask_cell(lay.shape)
+            mask = mask_from_bits(streams[1], lay.shape, cell)
+        return words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, np.frombuffer(streams[0], np.uint8), mask
+
+    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
+               no: np.ndarray | None = None) -> np.ndarray:
+        self.rate_of(y.shape[-1], shape)
+        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
+        out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
+        self.last_ok, self.last_mask = [], []
+        for b, yb in enumerate(np.asarray(y)):
+            nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
+                   else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
+            est, hole = self.decode_one(yb, nob, shape, sides[b])
+            if est is not None:
+                out[b] = np.clip(est, 0, 1)
+            self.last_ok.append(est is not None)
+            self.last_mask.append(hole)
+        return out
+
+    def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """complex ``(n,)`` zero-forced symbols and their noise variances → (float64
+        ``(3, H, W)`` LMMSE estimate, unclipped, and the mask it carried), or (None,
+        None) when the metadata fails its CRC."""
+        from scipy.fft import idctn
+
+        lay = self.layout(shape, side, y.size)
+        meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos])
+        if meta is None:
+            return None, None
+        mean, trim, q, hole = meta
+        coeffs = np.zeros((3, *shape))
+        chunks = self._chunks(coeffs, lay)
+        sizes = lay.sizes
+        sent, g = self._plan(q, sizes, lay.analog_pos.size)
+        g = g * trim
+        lam = self._energy(q)
+        p = np.zeros(2 * lay.analog_pos.size)  # prior variance of each sent real value
+        at = 0
+        for i, gi in zip(sent, g):
+            p[at:at + sizes[i]] = gi * gi * lam[i]
+            at += sizes[i]
+        u = despread_lmmse(y[lay.analog_pos], p, no[lay.analog_pos])
+        at = 0
+        for i, gi in zip(sent, g):  # x̂ = û / g: the LMMSE estimate of the coefficient itself
+            chunks[i][...] = (u[at:at + sizes[i]] / gi).reshape(chunks[i].shape)
+            at += sizes[i]
+        x = idctn(coeffs, axes=(1, 2), norm="ortho") + mean[:, None, None]
+        return np.einsum("ji,jhw->ihw", COLOUR, x), hole

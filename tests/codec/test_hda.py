@@ -1,0 +1,78 @@
+"""The hybrid digital–analog code (issue 21): a digital base layer plus the analog
+residual, its header byte, and what happens when either part is lost."""
+
+import numpy as np
+import pytest
+
+from privsem.channel import build_channel
+from privsem.codec.data import named_image
+from privsem.codec.hda import CLASSES, SPLIT, HybridCodec, design_class
+from privsem.codec.separated import SeparatedCodec, channel_uses, mcs_by_name
+from privsem.errors import PrivsemError
+from privsem.metrics import psnr
+from privsem.phy import PilotBlockModem
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return np.ascontiguousarray(named_image("coffee")[60:220, 180:380])
+
+
+def _send(codec, img, snr_db, design, seed=0, mask=None):
+    x = codec.encode(img.transpose(2, 0, 1)[None], design, mask=mask)[0]
+    modem = PilotBlockModem()
+    ch = build_channel("awgn", seed=seed)(modem.modulate(x), snr_db)
+    y, no = modem.demodulate_zf(ch.y, x.size, ch.no)
+    return x, codec.decode(y[None], snr_db, img.shape[:2], codec.last_side, no=no[None])[0].transpose(1, 2, 0)
+
+
+def test_classes_and_split():
+    assert design_class(-3.0) == 0 and design_class(10.0) == CLASSES.index(10.0) and design_class(99) == len(CLASSES) - 1
+    codec = HybridCodec("1/6")
+    n = channel_uses((160, 200), codec.kn)
+    n_d, mcs = codec.split(n, CLASSES.index(10.0))
+    assert n_d * mcs.bits % 1944 == 0 and n_d <= SPLIT[10.0][0] * n  # whole LDPC codewords
+
+
+def test_base_plus_residual_beats_the_base_alone(photo):
+    """Same symbols: the hybrid's picture is better than the base layer's alone, and the
+    analog residual keeps adding as the SNR rises above the design SNR."""
+    codec = HybridCodec("1/6")
+    x, rec = _send(codec, photo, 10.0, 10.0)
+    assert x.size == channel_uses(photo.shape[:2], codec.kn)
+    assert np.mean(np.abs(x) ** 2) == pytest.approx(1.0, abs=0.02)
+    assert codec.last_ok == [True] and codec.last_side[0] >> 5 == CLASSES.index(10.0)
+    _, mcs = SPLIT[10.0]
+    n_d, _ = codec.split(x.size, CLASSES.index(10.0))
+    base_only = SeparatedCodec("avif", "1/6").encode_one(photo, n_d, mcs_by_name(mcs))[1]
+    assert psnr(photo, rec) > base_only.psnr + 0.5
+    hi = psnr(photo, _send(codec, photo, 25.0, 10.0)[1])
+    assert hi > psnr(photo, rec)
+
+
+def test_no_cliff_five_db_below_the_design(photo):
+    codec = HybridCodec("1/6")
+    at_design = psnr(photo, _send(codec, photo, 10.0, 10.0)[1])
+    below = psnr(photo, _send(codec, photo, 5.0, 10.0)[1])
+    assert codec.last_base_ok == [True] and below > at_design - 1.5
+
+
+def test_lost_base_layer_leaves_the_residual_and_says_so(photo):
+    codec = HybridCodec("1/6")
+    x = codec.encode(photo.transpose(2, 0, 1)[None], 20.0)
+    n_d, _ = codec.split(x.shape[1], codec.last_side[0] >> 5)
+    y = x.copy()
+    y[0, :n_d] = -y[0, :n_d]
+    out = codec.decode(y, 30.0, photo.shape[:2], codec.last_side)
+    assert codec.last_base_ok == [False] and codec.last_ok == [False]
+    assert np.isfinite(out).all() and not np.all(out == 0.5)  # the (faint) residual on mid-grey, not a crash
+    with pytest.raises(PrivsemError, match="design class 7"):
+        codec.decode(x, 20.0, photo.shape[:2], 7 << 5 | 1)
+
+
+def test_mask_goes_with_the_residual(photo):
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[30:110, 40:120] = True
+    codec = HybridCodec("1/6")
+    _send(codec, photo, 15.0, 15.0, mask=mask[None])
+    assert codec.last_mask[0] is not None and codec.last_mask[0][mask].all()
