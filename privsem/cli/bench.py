@@ -83,7 +83,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--no-mismatch", is_flag=True, help="Skip the design-SNR mismatch rows.")
 def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_codecs, weights, seed,
                 design_snr, no_mismatch) -> None:
-    """PSNR/SSIM of the JSCC, the digital baseline and the capacity bound."""
+    """PSNR/SSIM of softcast, hda, the JSCC, the digital baseline and the capacity bound."""
     from ..bench.codec import plot, run
     from ..channel import CHANNELS
     from ..codec.base import parse_kn
@@ -102,6 +102,11 @@ def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_cod
     result = run(images_dir, _floats(snrs), kn_list, chans, codecs, weights, seed,
                  progress=lambda s: click.echo(s, err=True), design_snr=None if no_mismatch else design_snr)
     _emit(result, json_path)
+    from ..codec.registry import DEFAULT_CODEC
+
+    means = ", ".join(f"{k} {v:.2f}" for k, v in result["mean_psnr_per_codec"].items())
+    click.echo(f"default codec by this run: {result['default_codec']} (mean PSNR dB: {means}); "
+               f"privsem's --codec default: {DEFAULT_CODEC}", err=True)
     if plot_path is not None:
         plot(result, plot_path)
 

@@ -24,12 +24,7 @@ import numpy as np
 
 from ..errors import PrivsemError
 from .base import Codec, parse_kn
-from .separated import (
-    LDPC_N,
-    SeparatedCodec,
-    channel_uses,
-    mcs_by_name,
-)
+from .separated import LDPC_N, ChannelUseBudget, SeparatedCodec, mcs_by_name
 from .softcast import (
     LOW_RATE_BELOW_DB,
     SoftCastCodec,
@@ -57,7 +52,7 @@ def design_class(snr_db: float) -> int:
     return max([i for i, c in enumerate(CLASSES) if c <= snr_db + 1e-9] or [0])
 
 
-class HybridCodec(Codec):
+class HybridCodec(ChannelUseBudget, Codec):
     """Digital base + analog residual with the JSCC's interface (``encode(img, snr_db,
     mask=None)``, ``decode(y, snr_db, shape, side, no=None)``; see
     :class:`~privsem.codec.softcast.SoftCastCodec` for ``side``, ``no``, ``last_ok``
@@ -80,21 +75,8 @@ class HybridCodec(Codec):
         self.last_mask: list = []
         self.last_base_ok: list[bool] = []
 
-    @property
-    def bandwidth_ratio(self) -> float:
-        return float(self.kn)
-
     def at(self, kn) -> HybridCodec:
         return HybridCodec(kn)
-
-    def n_symbols(self, shape: tuple[int, int]) -> int:
-        return channel_uses(shape, self.kn)
-
-    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
-        if n != self.n_symbols(shape):
-            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
-                               f"(expected {self.n_symbols(shape)})")
-        return self.kn
 
     def split(self, n: int, cls: int) -> tuple[int, object]:
         """(symbols of the base layer, its MCS) for ``n`` symbols and design class

@@ -101,6 +101,27 @@ def channel_uses(shape: tuple[int, int], kn: Fraction) -> int:
     return int(kn * 3 * hp * wp)
 
 
+class ChannelUseBudget:
+    """For codecs that send :func:`channel_uses` symbols at their bandwidth ratio
+    ``self.kn`` (a Fraction): ``n_symbols``, ``rate_of`` and ``bandwidth_ratio``."""
+
+    kn: Fraction
+
+    @property
+    def bandwidth_ratio(self) -> float:
+        return float(self.kn)
+
+    def n_symbols(self, shape: tuple[int, int]) -> int:
+        return channel_uses(shape, self.kn)
+
+    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
+        """The bandwidth ratio, if ``n`` symbols are what an ``(H, W)`` image gets."""
+        if n != self.n_symbols(shape):
+            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
+                               f"(expected {self.n_symbols(shape)})")
+        return self.kn
+
+
 def _interleaver(n_bits: int) -> np.ndarray:
     return np.random.default_rng(n_bits).permutation(n_bits)
 
@@ -111,7 +132,7 @@ def _scrambler(n_bits: int) -> np.ndarray:
     return np.random.default_rng(0x5C + n_bits).integers(0, 2, n_bits).astype(np.float32)
 
 
-class SeparatedCodec(Codec):
+class SeparatedCodec(ChannelUseBudget, Codec):
     """Image codec + LDPC + QAM with the JSCC's interface.
 
     Args:
@@ -138,16 +159,6 @@ class SeparatedCodec(Codec):
         self.last_fits: list = []
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
-
-    def n_symbols(self, shape: tuple[int, int]) -> int:
-        return channel_uses(shape, self.kn)
-
-    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
-        """The bandwidth ratio, if ``n`` symbols are what an ``(H, W)`` image gets."""
-        if n != self.n_symbols(shape):
-            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
-                               f"(expected {self.n_symbols(shape)})")
-        return self.kn
 
     def select_mcs(self, snr_db: float) -> MCS:
         return self.mcs or link_adaptation(snr_db)

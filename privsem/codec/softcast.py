@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import PrivsemError
 from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
 from .base import Codec, parse_kn
-from .separated import channel_uses
+from .separated import ChannelUseBudget
 
 # Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
 # natural photos' RGB, and unlike YCbCr it keeps pixel MSE equal to coefficient MSE.
@@ -190,7 +190,7 @@ def meta_rate(design_snr_db: float) -> Fraction:
     return Fraction(1, 4) if design_snr_db < LOW_RATE_BELOW_DB else Fraction(1, 2)
 
 
-class SoftCastCodec(Codec):
+class SoftCastCodec(ChannelUseBudget, Codec):
     """The linear analog code with the JSCC's interface.
 
     Args:
@@ -216,21 +216,8 @@ class SoftCastCodec(Codec):
         self.last_side: list[int] = []
         self.last_mask: list = []
 
-    @property
-    def bandwidth_ratio(self) -> float:
-        return float(self.kn)
-
     def at(self, kn) -> SoftCastCodec:
         return SoftCastCodec(kn)
-
-    def n_symbols(self, shape: tuple[int, int]) -> int:
-        return channel_uses(shape, self.kn)
-
-    def rate_of(self, n: int, shape: tuple[int, int]) -> Fraction:
-        if n != self.n_symbols(shape):
-            raise PrivsemError(f"{n} symbols do not fit a {shape[0]}×{shape[1]} image at k/n {self.kn} "
-                               f"(expected {self.n_symbols(shape)})")
-        return self.kn
 
     def layout(self, shape: tuple[int, int], side: int, n: int | None = None) -> Layout:
         """The :class:`Layout` for ``shape``, a header byte ``side`` and ``n`` symbols
