@@ -29,7 +29,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
                  timeout_s: float = 60.0, kn: str | None = None, recovery=None, pub=None,
-                 gui: bool = False, gui_hold: float | None = 0) -> dict:
+                 gui: bool = False, gui_hold: float | None = 0, seal_mask: bool = True) -> dict:
     """One image through guard → codec → OFDM → channel → Bob and Eve; returns the report.
     ``codec_path``: a codec name (``softcast``, ``jscc``, ``digital``; default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`) or a JSCC weights file.
@@ -38,7 +38,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     model fine-tuned on the DB, Eve's the base model). ``pub``: a
     :class:`~privsem.view.events.Publisher` for ``privsem view``. ``gui``: run
     ``sim_channel_gui`` (needs ``via="gnuradio"`` and a display) and keep its window up
-    ``gui_hold`` seconds after the run (None: until it is closed)."""
+    ``gui_hold`` seconds after the run (None: until it is closed). ``seal_mask``: see
+    :func:`~privsem.pipeline.transmit_image`."""
     from .view.gui import gui_flowgraph, hold
     from .view.tap import ConstellationFeed
 
@@ -65,7 +66,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     codec = resolve_codec(codec_path, kn)
     text = default_text_encoder()
     t0 = time.perf_counter()
-    tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db)
+    tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db,
+                        seal_mask=seal_mask)
     pub.guard(tx.guard)
     pub.image("guarded", tx.guarded, caption=f"sent: {tx.guard.entity or 'nothing'} removed")
     t1 = time.perf_counter()

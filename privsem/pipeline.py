@@ -57,7 +57,7 @@ class TxResult:
 
 def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: float = 10.0,
                    msg_id: int = 0, modem: Modem | None = None, text_encoder=None,
-                   send_embedding: bool = False) -> TxResult:
+                   send_embedding: bool = False, seal_mask: bool = True) -> TxResult:
     """Guard, JSCC-encode and frame one image.
 
     Args:
@@ -67,6 +67,9 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
         send_embedding: also send the prompt's text embedding as 192 analog symbols at
             the start of the message (the paper's scheme; it reveals the prompt's meaning
             to anyone with the public text encoder — off by default).
+        seal_mask: a codec that sends the removed region's mask (softcast, hda) seals it
+            with ``key``: Bob reads the outline, Eve gets neither the entity nor its
+            silhouette (False: the mask in the clear, and Eve knows the hole).
     """
     from .guard import RESERVED_BLACK, apply_guard
     modem = modem or Modem()
@@ -75,7 +78,8 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
     guarded = apply_guard(image, g.mask)
     t1 = time.perf_counter()
     if getattr(codec, "sends_mask", False):  # the codec fills the hole and sends M itself
-        x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db, mask=g.mask[None])[0]
+        x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db, mask=g.mask[None],
+                         seal_key=key if seal_mask else None)[0]
         flags = 0
     else:
         sent = apply_guard(image, g.mask, RESERVED_BLACK)  # black means "removed" (M̂ at the receiver)
@@ -184,16 +188,19 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     # the JSCC is told an SNR inside its trained range; the others want the estimate itself
     snr_db = float(np.clip(np.mean(good), *((-10.0, 40.0) if getattr(codec, "uses_side", False) else (0.0, 20.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
-    if getattr(codec, "uses_side", False):
+    if getattr(codec, "sends_mask", False):  # Bob's key opens a sealed mask; Eve has none
+        a_hat = codec.decode(values[None], snr_db, shape, h.mcs,
+                             seal_key=db.key if db is not None else None)[0].transpose(1, 2, 0)
+    elif getattr(codec, "uses_side", False):
         a_hat = codec.decode(values[None], snr_db, shape, h.mcs)[0].transpose(1, 2, 0)
-        if not codec.last_ok[0]:
-            import warnings
-
-            what = "metadata" if codec.name == "softcast" else "payload"
-            warnings.warn(f"message {h.msg_id}: the {codec.name} {what} failed its CRC; the image cannot be "
-                          "decoded (mid-grey)", stacklevel=2)
     else:
         a_hat = codec.decode(values[None], snr_db, shape)[0].transpose(1, 2, 0)
+    if getattr(codec, "uses_side", False) and not codec.last_ok[0]:
+        import warnings
+
+        what = {"softcast": "metadata", "hda": "base layer or metadata"}.get(codec.name, "payload")
+        warnings.warn(f"message {h.msg_id}: the {codec.name} {what} failed its CRC; what could not be decoded is "
+                      "mid-grey", stacklevel=2)
     t1 = time.perf_counter()
     entity = prompt = None
     if db is not None and h.tag != NO_ENTITY:

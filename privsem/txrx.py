@@ -29,7 +29,8 @@ def _radio_params(radio: str, role: str, center_freq: float, sample_rate: float,
 def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, design_snr_db: float = 10.0,
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
          timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
-         gain: float | None = None, kn: str | None = None, codec: str | None = None) -> dict:
+         gain: float | None = None, kn: str | None = None, codec: str | None = None,
+         seal_mask: bool = True) -> dict:
     """Guard, encode and frame an image (``codec``, a name or JSCC weights, default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`, at bandwidth ratio ``kn``); send it
     over ZMQ (to a flowgraph, or through the radio of profile ``radio``) or write it as
@@ -47,7 +48,7 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     db = PrivacyDB.open(db_dir)
     tx = transmit_image(image, Guard(db), resolve_codec(codec, kn), db.key, design_snr_db, msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
-                        send_embedding=send_embedding)
+                        send_embedding=send_embedding, seal_mask=seal_mask)
     gap = np.zeros(4096, np.complex64)
     stream = np.concatenate([np.concatenate([tx.samples, gap]) for _ in range(max(1, repeat))])
     info = {"frames": tx.header.n_frames, "samples": int(stream.size), "entity_removed": tx.guard.entity is not None,

@@ -30,17 +30,21 @@ from .options import gui_options, recovery_options, view_option
               help="softcast | jscc | digital, or a JSCC .safetensors file [softcast, the winner of bench codec].")
 @click.option("--kn", default=None, help="Bandwidth ratio k/n (softcast and digital: any; the committed JSCC: 1/6, "
                                          "1/12, 1/24) [1/6].")
+@click.option("--open-mask", is_flag=True,
+              help="softcast/hda: send the removed region's mask in the clear (default: sealed with the DB key, "
+                   "so Eve does not learn the outline).")
 @recovery_options
 @gui_options
 @view_option("loopback")
 def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
-             timeout_s, codec_path, kn, recovery, gui, gui_hold, pub) -> None:
+             timeout_s, codec_path, kn, open_mask, recovery, gui, gui_hold, pub) -> None:
     """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
     r = run_loopback(image, db_dir, snr_db, channel, out_dir, seed=seed, eve_snr_db=eve_snr_db,
                      codec_path=codec_path, via=via, impairments=impairments,
                      design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn, recovery=recovery,
+                     seal_mask=not open_mask,
                      pub=pub, gui=gui, gui_hold=gui_hold)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "

@@ -86,7 +86,8 @@ class HybridCodec(ChannelUseBudget, Codec):
         n_cw = int(share * n) * mcs.bits // LDPC_N
         return n_cw * LDPC_N // mcs.bits, mcs
 
-    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None) -> np.ndarray:
+    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
+               seal_key: bytes | None = None) -> np.ndarray:
         from ..recovery.classical import push_pull_fill
         from .imagecodec import decompress
 
@@ -105,14 +106,14 @@ class HybridCodec(ChannelUseBudget, Codec):
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
             out[b, n_d:], side = self.analog.encode_one(residual, n - n_d, CLASSES[cls] < LOW_RATE_BELOW_DB,
-                                                        masks[b], fill=False)
+                                                        masks[b], fill=False, seal_key=seal_key)
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(cls << 5 | side & 0x7F)
         return out
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
-               no: np.ndarray | None = None) -> np.ndarray:
+               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
@@ -126,7 +127,7 @@ class HybridCodec(ChannelUseBudget, Codec):
             n_d, mcs = self.split(yb.size, cls)
             base = self.digital.decode_one(yb[:n_d], nob[:n_d], shape, mcs)
             low = 0x80 if CLASSES[cls] < LOW_RATE_BELOW_DB else 0
-            residual, hole = self.analog.decode_one(yb[n_d:], nob[n_d:], shape, low | sides[b] & 0x1F)
+            residual, hole = self.analog.decode_one(yb[n_d:], nob[n_d:], shape, low | sides[b] & 0x1F, seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)
             if base is not None or residual is not None:
                 out[b] = np.clip(est, 0, 1)

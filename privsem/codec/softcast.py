@@ -54,6 +54,8 @@ LOG_MIN = -40  # log2 energies below this are "empty" (byte 0)
 LOW_RATE_BELOW_DB = 3.0  # links built for less than this send the metadata at QPSK rate 1/4, others at 1/2
 HEAD_BYTES, CRC_BYTES = 9, 4  # colour means, power trim, flags; CRC-32
 FLAG_MASK = 1  # the removed region's mask follows the chunk energies
+FLAG_SEALED = 2  # ... sealed with the DB key (AES-256-GCM): only Bob reads it
+SEAL_INFO = b"privsem-mask-seal-1"
 MASK_SIDE = 128  # the mask is sent on a grid of at most this many cells on its long side
 MAX_META_CW = 127  # the header byte holds the codeword count in 7 bits
 SPREAD = 32  # analog symbols per Walsh–Hadamard group: each coefficient rides on 32 scattered symbols
@@ -185,6 +187,41 @@ def mask_from_bits(raw: bytes, shape: tuple[int, int], cell: int) -> np.ndarray 
     return np.repeat(np.repeat(grid, cell, 0), cell, 1)[:H, :W]
 
 
+def _seal_keys(key: bytes) -> tuple[bytes, bytes]:
+    import hashlib
+    import hmac
+
+    return (hmac.new(key, SEAL_INFO + b" aead", hashlib.sha256).digest(),
+            hmac.new(key, SEAL_INFO + b" nonce", hashlib.sha256).digest())
+
+
+def seal(packed: bytes, key: bytes) -> bytes:
+    """The packed mask sealed with a DB key: nonce (12) | AES-256-GCM ciphertext | tag.
+    The nonce is a keyed hash of the plaintext (deterministic, as in SIV: equal masks
+    give equal blobs, and a nonce never serves two plaintexts)."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    k_aead, k_nonce = _seal_keys(key)
+    nonce = hmac.new(k_nonce, packed, hashlib.sha256).digest()[:12]
+    return nonce + AESGCM(k_aead).encrypt(nonce, packed, SEAL_INFO)
+
+
+def unseal(blob: bytes, key: bytes) -> bytes | None:
+    """Inverse of :func:`seal`; None for another key or a damaged blob."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(blob) < 12 + 16:
+        return None
+    try:
+        return AESGCM(_seal_keys(key)[0]).decrypt(blob[:12], blob[12:], SEAL_INFO)
+    except InvalidTag:
+        return None
+
+
 def meta_rate(design_snr_db: float) -> Fraction:
     """QPSK LDPC rate of the metadata for a link built for ``design_snr_db``."""
     return Fraction(1, 4) if design_snr_db < LOW_RATE_BELOW_DB else Fraction(1, 2)
@@ -275,25 +312,27 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     # -- sender ----------------------------------------------------------------------
 
-    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None) -> np.ndarray:
+    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
+               seal_key: bytes | None = None) -> np.ndarray:
         """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled smoothly
-        and sent as side information), or None."""
+        and sent as side information), or None; ``seal_key``: seal it with this DB key
+        (only a receiver with the key learns the outline)."""
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         self.last_side = []
         for b, im in enumerate(np.asarray(img, np.float64)):
-            out[b], side = self.encode_one(im, n, meta_rate(snr_db) == Fraction(1, 4), masks[b])
+            out[b], side = self.encode_one(im, n, meta_rate(snr_db) == Fraction(1, 4), masks[b], seal_key=seal_key)
             self.last_side.append(side)
         return out
 
     def encode_one(self, im: np.ndarray, n: int, low_rate: bool, mask: np.ndarray | None = None,
-                   fill: bool = True) -> tuple[np.ndarray, int]:
+                   fill: bool = True, seal_key: bytes | None = None) -> tuple[np.ndarray, int]:
         """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
         header byte). ``low_rate``: metadata at QPSK 1/4 instead of 1/2; ``mask``: the
-        removed region (sent with the metadata; with ``fill`` the hole is filled
-        smoothly first)."""
+        removed region (sent with the metadata, sealed with ``seal_key`` if given; with
+        ``fill`` the hole is filled smoothly first)."""
         from scipy.fft import dctn
 
         from ..recovery.classical import push_pull_fill
@@ -322,7 +361,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             # λ is quantized: trim to exactly unit power (the receiver applies the same trim)
             trim = np.sqrt(lay.analog_pos.size / max(np.sum(vals * vals), 1e-30)) if sent.size else 1.0
             trim = float(np.clip(np.round(trim * 32768) / 32768, 0.5, 65535 / 32768))
-            data = self._meta_bytes(mean, trim, q, packed_mask)
+            data = self._meta_bytes(mean, trim, q, packed_mask, seal_key)
             need = -(-8 * len(data) // lay.meta_k)
             if need <= lay.meta_cw:
                 break
@@ -338,14 +377,23 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         return out, lay.side_byte
 
     @staticmethod
-    def _meta_bytes(mean: np.ndarray, trim: float, q: np.ndarray, packed_mask: bytes | None) -> bytes:
+    def _meta_bytes(mean: np.ndarray, trim: float, q: np.ndarray, packed_mask: bytes | None,
+                    seal_key: bytes | None = None) -> bytes:
         """CRC-32, then: colour means (luma in [0, √3], chroma in [−√2, √2]) and the
         power trim (in [0.5, 2)), 16 bits each; a flags byte; the chunk bytes deflated
-        (mostly zeros: most chunks are not sent); the deflated mask if flagged."""
+        (mostly zeros: most chunks are not sent); if flagged, the deflated mask, or its
+        sealed blob after a 2-byte length."""
         head = np.clip(np.round((mean + 2.0) / 4.0 * 65535), 0, 65535).astype(">u2").tobytes()
         head += np.array([round(trim * 32768)], ">u2").tobytes()
-        head += bytes([FLAG_MASK if packed_mask is not None else 0])
-        body = head + zlib.compress(q.tobytes(), 9) + (packed_mask or b"")
+        flags, tail = 0, b""
+        if packed_mask is not None:
+            flags = FLAG_MASK
+            tail = packed_mask
+            if seal_key is not None:
+                blob = seal(packed_mask, seal_key)
+                flags, tail = FLAG_MASK | FLAG_SEALED, len(blob).to_bytes(2, "big") + blob
+        head += bytes([flags])
+        body = head + zlib.compress(q.tobytes(), 9) + tail
         return zlib.crc32(body).to_bytes(CRC_BYTES, "big") + body
 
     @staticmethod
@@ -359,17 +407,19 @@ class SoftCastCodec(ChannelUseBudget, Codec):
     # -- receiver --------------------------------------------------------------------
 
     @staticmethod
-    def _read_meta(lay: Layout, sym: np.ndarray, no: np.ndarray):
-        """(colour means, power trim, chunk bytes, mask bool (H, W) or None) from the
-        metadata symbols, or None when the metadata does not check out."""
+    def _read_meta(lay: Layout, sym: np.ndarray, no: np.ndarray, seal_key: bytes | None = None):
+        """(colour means, power trim, chunk bytes, mask bool (H, W) or None, sealed) from
+        the metadata symbols, or None when the metadata does not check out. A sealed
+        mask is read only with the ``seal_key`` it was sealed with."""
         llr = qam_llr(sym, no.astype(np.float32), 2)
         bits = ldpc_decode(llr.reshape(lay.meta_cw, LDPC_N), lay.meta_k, LDPC_N).reshape(-1)
         data = np.packbits(bits).tobytes()
         crc, body = data[:CRC_BYTES], data[CRC_BYTES:]
         head, rest = body[:HEAD_BYTES], body[HEAD_BYTES:]
         n_chunks = lay.sizes.size
-        streams = []
-        for _ in range(2 if head[-1] & FLAG_MASK else 1):
+        sealed = bool(head[-1] & FLAG_SEALED)
+        streams, blob = [], None
+        for _ in range(1 if sealed or not head[-1] & FLAG_MASK else 2):
             d = zlib.decompressobj()
             try:
                 streams.append(d.decompress(rest, 1 << 22))
@@ -378,18 +428,24 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             if not d.eof:
                 return None
             rest = d.unused_data
+        if sealed:
+            size = int.from_bytes(rest[:2], "big")
+            blob, rest = rest[2:2 + size], rest[2 + size:]
         used = len(body) - len(rest)
         if zlib.crc32(body[:used]).to_bytes(CRC_BYTES, "big") != crc or len(streams[0]) != n_chunks:
             return None
         words = np.frombuffer(head[:8], ">u2").astype(np.float64)
         mask = None
+        cell = mask_cell(lay.shape)
         if len(streams) == 2:
-            cell = mask_cell(lay.shape)
             mask = mask_from_bits(streams[1], lay.shape, cell)
-        return words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, np.frombuffer(streams[0], np.uint8), mask
+        elif sealed and seal_key is not None:
+            packed = unseal(blob, seal_key)
+            mask = None if packed is None else unpack_mask(packed, lay.shape, cell)
+        return words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, np.frombuffer(streams[0], np.uint8), mask, sealed
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
-               no: np.ndarray | None = None) -> np.ndarray:
+               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
@@ -397,25 +453,26 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         for b, yb in enumerate(np.asarray(y)):
             nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
                    else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            est, hole = self.decode_one(yb, nob, shape, sides[b])
+            est, hole = self.decode_one(yb, nob, shape, sides[b], seal_key)
             if est is not None:
                 out[b] = np.clip(est, 0, 1)
             self.last_ok.append(est is not None)
             self.last_mask.append(hole)
         return out
 
-    def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int
-                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int,
+                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """complex ``(n,)`` zero-forced symbols and their noise variances → (float64
-        ``(3, H, W)`` LMMSE estimate, unclipped, and the mask it carried), or (None,
+        ``(3, H, W)`` LMMSE estimate, unclipped, and the mask it carried: None when
+        none was sent, or it was sealed and ``seal_key`` does not open it), or (None,
         None) when the metadata fails its CRC."""
         from scipy.fft import idctn
 
         lay = self.layout(shape, side, y.size)
-        meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos])
+        meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
         if meta is None:
             return None, None
-        mean, trim, q, hole = meta
+        mean, trim, q, hole, _ = meta
         coeffs = np.zeros((3, *shape))
         chunks = self._chunks(coeffs, lay)
         sizes = lay.sizes
