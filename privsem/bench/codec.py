@@ -64,12 +64,20 @@ def _softcast_pass(codec, images, channel: str, snr: float, design_snr: float, s
     return q, lost
 
 
-def linear_row(name: str, images, channel, snr, kn, seed) -> dict:
-    """A row of the linear analog code (``softcast``) or the hybrid (``hda``)."""
+def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | None = None, **extra) -> dict:
+    """A row of the linear analog code (``softcast``) or the hybrid (``hda``); a point
+    the code cannot serve (an image too small for its metadata at this k/n) is a row
+    with ``psnr`` None and the reason in ``cannot_serve``."""
     from ..codec.registry import make_codec
+    from ..errors import PrivsemError
 
-    q, lost = _softcast_pass(make_codec(name, kn), images, channel, snr, snr, seed)
-    return _row(name, channel, snr, kn, q, not_decoded=f"{lost}/{len(images)}")
+    try:
+        q, lost = _softcast_pass(make_codec(name, kn), images, channel, snr, snr if design_snr is None else design_snr,
+                                 seed)
+    except PrivsemError as e:
+        return {"codec": name, "channel": channel, "snr_db": snr, "kn": kn, "psnr": None, "ssim": None,
+                "cannot_serve": str(e), **extra}
+    return _row(name, channel, snr, kn, q, not_decoded=f"{lost}/{len(images)}", **extra)
 
 
 def digital_row(images, channel, snr, kn, image_codec, seed, max_tries: int = 6) -> dict:
@@ -101,16 +109,13 @@ def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, 
     off a cliff below its MCS's threshold."""
     from ..codec.separated import link_adaptation
 
-    from ..codec.registry import make_codec
-
     rows = []
     mcs = link_adaptation(design_snr).name
     for snr in snrs:
         q = _jscc_pass(view, images, "awgn", snr, design_snr, seed)
         rows.append(_row("jscc", "awgn", snr, kn, q, design_snr_db=design_snr))
         for name in ("softcast", "hda"):
-            q, lost = _softcast_pass(make_codec(name, kn), images, "awgn", snr, design_snr, seed)
-            rows.append(_row(name, "awgn", snr, kn, q, design_snr_db=design_snr, not_decoded=f"{lost}/{len(images)}"))
+            rows.append(linear_row(name, images, "awgn", snr, kn, seed, design_snr, design_snr_db=design_snr))
         for ic in image_codecs:
             q, fails, _ = _digital_pass(SeparatedCodec(ic, kn, mcs), images, "awgn", snr, design_snr, seed)
             rows.append(_row("digital", "awgn", snr, kn, q, design_snr_db=design_snr, image_codec=ic,
@@ -128,7 +133,7 @@ def default_codec(rows: list[dict]) -> tuple[str, dict[str, float]]:
     for name, pick in (("softcast", lambda r: r["codec"] == "softcast"), ("hda", lambda r: r["codec"] == "hda"),
                        ("jscc", lambda r: r["codec"] == "jscc"),
                        ("digital", lambda r: r["codec"] == "digital" and r.get("image_codec") == "avif")):
-        vals = [r["psnr"] for r in rows if pick(r)]
+        vals = [r["psnr"] for r in rows if pick(r) and r["psnr"] is not None]
         if vals:
             means[name] = round(float(np.mean(vals)), 2)
     return max(means, key=means.get), means
@@ -176,13 +181,14 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
                     rows.append(digital_row(images, channel, snr, kn, ic, seed))
                     rows.append(capacity_row(images, channel, snr, kn, ic))
                 progress(" | ".join(f"{r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} "
-                                    f"{r['psnr']:.2f}" for r in rows if r["channel"] == channel
+                                    f"{'-' if r['psnr'] is None else format(r['psnr'], '.2f')}" for r in rows if r["channel"] == channel
                                     and r["snr_db"] == snr and r["kn"] == kn) + f"  [{channel} {snr:g} dB {kn}]")
     mismatch = []
     if design_snr is not None:
         mismatch = mismatch_rows(codecs[kns[0]], images, design_snr, mismatch_snrs, kns[0], image_codecs, seed)
         progress(f"mismatch (built for {design_snr:g} dB): " + " | ".join(
-            f"{r['snr_db']:g} dB {r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} {r['psnr']:.2f}"
+            f"{r['snr_db']:g} dB {r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} "
+            f"{'-' if r['psnr'] is None else format(r['psnr'], '.2f')}"
             for r in mismatch))
     from ..codec.hda import HybridCodec
     from ..codec.softcast import SoftCastCodec
@@ -245,7 +251,10 @@ def plot(result: dict, path: Path) -> None:
             ax = axes[a][b]
             sel = [r for r in rows if r["channel"] == ch and r["kn"] == kn]
             for label in dict.fromkeys((r["codec"], r.get("image_codec")) for r in sel):
-                pts = sorted((r["snr_db"], r["psnr"]) for r in sel if (r["codec"], r.get("image_codec")) == label)
+                pts = sorted((r["snr_db"], r["psnr"]) for r in sel
+                             if (r["codec"], r.get("image_codec")) == label and r["psnr"] is not None)
+                if not pts:
+                    continue
                 ls, mk = styles[label[0]]
                 name = label[0] if label[1] is None else f"{label[0]} {label[1].upper()}"
                 ax.plot(*zip(*pts), linestyle=ls, marker=mk, markersize=3, label=name)
@@ -268,7 +277,10 @@ def _plot_mismatch(result: dict, path: Path, plt) -> None:
     rows = result["mismatch"]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label in dict.fromkeys((r["codec"], r.get("image_codec")) for r in rows):
-        pts = sorted((r["snr_db"], r["psnr"]) for r in rows if (r["codec"], r.get("image_codec")) == label)
+        pts = sorted((r["snr_db"], r["psnr"]) for r in rows
+                     if (r["codec"], r.get("image_codec")) == label and r["psnr"] is not None)
+        if not pts:
+            continue
         analog = label[0] in ("jscc", "softcast", "hda")
         mcs = next(r["mcs"] for r in rows if r["codec"] == "digital")
         name = {"jscc": "JSCC", "softcast": "SoftCast", "hda": "HDA"}.get(label[0]) or f"{label[1].upper()} + {mcs}"

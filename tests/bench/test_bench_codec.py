@@ -21,7 +21,8 @@ def test_bench_rows_on_a_user_folder(tmp_path):
               progress=lambda s: None, design_snr=10.0, mismatch_snrs=(0.0, 10.0))
     assert res["n_images"] == 1 and "imgs" in res["data"]
     rows = {r["codec"]: r for r in res["rows"]}
-    assert set(rows) == {"jscc", "digital", "capacity"}
+    assert set(rows) == {"jscc", "softcast", "hda", "digital", "capacity"}
+    assert res["default_codec"] in {"jscc", "softcast", "hda", "digital"}
     for r in rows.values():
         assert r["channel"] == "awgn" and r["snr_db"] == 12.0 and r["kn"] == "1/12"
         assert 10.0 < r["psnr"] < 60.0 and 0.0 < r["ssim"] <= 1.0
@@ -32,6 +33,7 @@ def test_bench_rows_on_a_user_folder(tmp_path):
     mm = {(r["codec"], r["snr_db"]): r for r in res["mismatch"]}
     assert mm["digital", 10.0]["outages"] == "0/1" and mm["digital", 0.0]["outages"] == "1/1"
     assert mm["jscc", 0.0]["psnr"] > mm["digital", 0.0]["psnr"] + 5  # the cliff
+    assert mm["softcast", 10.0]["psnr"] > mm["softcast", 0.0]["psnr"]
     png = tmp_path / "fig.png"
     plot(res, png)
     assert png.stat().st_size > 10_000 and (tmp_path / "fig_mismatch.png").stat().st_size > 10_000
@@ -43,8 +45,10 @@ def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
                "--channels", "rayleigh", "--image-codecs", "avif", "--no-mismatch", "--json", str(out)])
     assert rc == 0
     rows = json.loads(out.read_text())["rows"]
-    assert [r["codec"] for r in rows] == ["jscc", "digital", "capacity"]
-    assert rows[1]["image_codec"] == "avif" and rows[1]["channel"] == "rayleigh"
+    assert [r["codec"] for r in rows] == ["jscc", "softcast", "hda", "digital", "capacity"]
+    assert rows[3]["image_codec"] == "avif" and rows[3]["channel"] == "rayleigh"
+    # 96×128 at 1/24 is 1 536 symbols: hda's analog quarter cannot hold its metadata; a row says so
+    assert rows[2]["psnr"] is None and "too few for softcast's metadata" in rows[2]["cannot_serve"]
     capsys.readouterr()
     for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"]):
         assert main(["bench", "codec", *bad]) == 1

@@ -48,8 +48,10 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     ng = [r["psnr_region"] for r in rows if r["variant"] == "noguard" and r["role"] == "eve"]
     g = [r["psnr_region"] for r in full if r["role"] == "eve"]
     assert min(ng) > max(g) + 3
-    # the mask estimate at the receivers follows the guard's mask
-    assert min(r["mask_iou"] for r in full) > 0.8
+    # Bob opens the mask sealed with the DB key (softcast, the default codec); Eve has no
+    # outline to go on
+    assert min(r["mask_iou"] for r in full if r["role"] == "bob") > 0.8
+    assert max(r["mask_iou"] for r in full if r["role"] == "eve") < 0.3
     with (quick / "results.csv").open() as f:
         table = list(csv.DictReader(f))
     assert len(table) == len(rows) and list(table[0]) == list(ROW_KEYS)
