@@ -248,5 +248,6 @@ def load_config(spec: str | Path | None, overrides: dict | None = None) -> EvalC
     except RecursionError:
         raise PrivsemError(f"config {path}: not valid TOML: nested too deeply") from None
     for k, v in overrides.items():  # absolute, so the file's folder does not re-anchor them
-        data[k] = str(_expand_user("(command line)", k, v).absolute()) if k in ("joint", "dataset") else v
+        path_like = k in ("joint", "dataset") or (k == "codec" and v not in CODECS)
+        data[k] = str(_expand_user("(command line)", k, v).absolute()) if path_like else v
     return parse_config(data, str(path), path.parent)

@@ -225,3 +225,14 @@ def test_dataset_without_test_photos_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "no individual's folder has more than 3 photos" in err
     assert main(["eval", "--dataset", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
     assert "dataset: no such folder" in capsys.readouterr().err
+
+
+def test_codec_key_takes_a_name_or_a_weights_file(tmp_path):
+    from pathlib import Path
+
+    from privsem.errors import PrivsemError
+
+    for name in ("softcast", "hda", "jscc", "digital"):
+        assert parse_config({"codec": name}, "t", Path.cwd()).codec == name
+    with pytest.raises(PrivsemError, match="codec: no such file"):
+        parse_config({"codec": "nonesuch.safetensors"}, "t", tmp_path)
