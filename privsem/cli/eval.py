@@ -17,7 +17,7 @@ from .options import view_option
 @click.option("--workers", type=int, default=None, help="Worker processes (overrides the config).")
 @click.option("--transport", default=None, help="software | gnuradio | radio (overrides the config).")
 @click.option("--codec", default=None,
-              help="softcast | jscc | digital, or a JSCC weights file (overrides the config) [softcast].")
+              help="softcast | hda | jscc | digital, or a JSCC weights file (overrides the config) [softcast].")
 @click.option("--joint", "joint", default=None,
               help="A `privsem train joint` folder: adds the 'joint' variant (Algorithm 3's parts).")
 @click.option("--dataset", "dataset", default=None, type=click.Path(path_type=Path),

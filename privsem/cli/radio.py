@@ -23,7 +23,7 @@ from .options import gui_options, recovery_options, view_option
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz), SigMF.")
 @click.option("--send-embedding", is_flag=True, help="Also send the prompt embedding (the paper's scheme).")
 @click.option("--codec", default=None,
-              help="softcast | jscc | digital, or a JSCC .safetensors file [softcast]; receivers follow the header.")
+              help="softcast | hda | jscc | digital, or a JSCC .safetensors file [softcast]; receivers follow the header.")
 @click.option("--kn", default=None, help="Bandwidth ratio k/n (the committed JSCC: 1/6, 1/12, 1/24) [1/6].")
 @click.option("--open-mask", is_flag=True, help="softcast/hda: the removed region's mask in the clear (default: sealed).")
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")

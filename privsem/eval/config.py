@@ -59,7 +59,7 @@ class EvalConfig:
     eve_snr_offset_db: float = 0.0
     design_snr_db: float | None = None  # SNR the JSCC encoder is told (None: the link's; radios: 10)
     db: str = ""
-    codec: str = ""  # softcast | jscc | digital, or a JSCC weights file ("": the default codec)
+    codec: str = ""  # softcast | hda | jscc | digital, or a JSCC weights file ("": the default codec)
     recovery_model: str = ""
     joint: str = ""  # a `privsem train joint` folder: its JSCC, Bob's U-Net and guard margins
     fig4_images: int = 1

@@ -144,9 +144,9 @@ def data_note(cfg: EvalConfig) -> str:
         what = f"{cfg.n_images} images of {cfg.images}"
     how = {"software": "software channel", "gnuradio": "GNU Radio sim_channel flowgraph over ZMQ",
            "radio": f"radios {cfg.radio.tx} → {cfg.radio.bob} / {cfg.radio.eve}"}[cfg.transport]
-    from ..codec.registry import DEFAULT_CODEC
+    from ..codec.registry import CODECS, DEFAULT_CODEC
 
-    code = cfg.codec if cfg.codec in ("softcast", "jscc", "digital") else ("jscc" if cfg.codec else DEFAULT_CODEC)
+    code = cfg.codec if cfg.codec in CODECS else ("jscc" if cfg.codec else DEFAULT_CODEC)
     return (f"{what}; {db}; {code} k/n {cfg.kn}; OFDM PHY; {how}; {cfg.steps} DDPM steps; "
             f"seeds {', '.join(map(str, cfg.seeds))}")
 
