@@ -185,16 +185,13 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         values = values[EMBED_SYMBOLS:]
     shape = (h.height, h.width)
     codec = codec_for_header(h.codec_id, values.size, shape, codec)
-    # the JSCC is told an SNR inside its trained range; the others want the estimate itself
-    snr_db = float(np.clip(np.mean(good), *((-10.0, 40.0) if getattr(codec, "uses_side", False) else (0.0, 20.0))))
+    # a learned code is told an SNR inside its trained range; the others want the estimate itself
+    snr_db = float(np.clip(np.mean(good), *getattr(codec, "snr_range", (-10.0, 40.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
-    if getattr(codec, "sends_mask", False):  # Bob's key opens a sealed mask; Eve has none
-        a_hat = codec.decode(values[None], snr_db, shape, h.mcs,
-                             seal_key=db.key if db is not None else None)[0].transpose(1, 2, 0)
-    elif getattr(codec, "uses_side", False):
-        a_hat = codec.decode(values[None], snr_db, shape, h.mcs)[0].transpose(1, 2, 0)
-    else:
-        a_hat = codec.decode(values[None], snr_db, shape)[0].transpose(1, 2, 0)
+    side = (h.mcs,) if getattr(codec, "uses_side", False) else ()  # the codec's header byte
+    # softcast and hda: Bob's key opens a sealed mask; Eve has none
+    seal = {"seal_key": db.key if db is not None else None} if getattr(codec, "sends_mask", False) else {}
+    a_hat = codec.decode(values[None], snr_db, shape, *side, **seal)[0].transpose(1, 2, 0)
     if getattr(codec, "uses_side", False) and not codec.last_ok[0]:
         import warnings
 

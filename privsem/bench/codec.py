@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codec.link import send_digital, send_jscc, send_softcast
+from ..codec.link import send_jscc, send_zf
 from ..codec.separated import (LDPC_N, MCS_TABLE, MCS_THRESHOLD_DB, SeparatedCodec, capacity,
                                capacity_bound, channel_uses)
 
@@ -44,7 +44,7 @@ def _digital_pass(sep, images, channel: str, snr: float, design_snr: float, seed
     """(PSNR, SSIM) per image, CRC failures, and images for which nothing fits."""
     q, fails, no_fit = [], 0, 0
     for i, img in enumerate(images):
-        rec = send_digital(sep, img, channel, snr, seed + i, design_snr)
+        rec = send_zf(sep, img, channel, snr, seed + i, design_snr)
         no_fit += sep.last_fits[0] is None
         fails += sep.last_fits[0] is not None and not sep.last_ok[0]
         q.append(_quality(img, rec))
@@ -59,7 +59,7 @@ def _softcast_pass(codec, images, channel: str, snr: float, design_snr: float, s
     """(PSNR, SSIM) per image and the number not wholly decoded (metadata or base layer lost)."""
     q, lost = [], 0
     for i, img in enumerate(images):
-        q.append(_quality(img, send_softcast(codec, img, channel, snr, seed + i, design_snr)))
+        q.append(_quality(img, send_zf(codec, img, channel, snr, seed + i, design_snr)))
         lost += not codec.last_ok[0]
     return q, lost
 

@@ -25,13 +25,7 @@ import numpy as np
 from ..errors import PrivsemError
 from .base import Codec, parse_kn
 from .separated import LDPC_N, ChannelUseBudget, SeparatedCodec, mcs_by_name
-from .softcast import (
-    LOW_RATE_BELOW_DB,
-    SoftCastCodec,
-    mask_cell,
-    pack_mask,
-    unpack_mask,
-)
+from .softcast import LOW_RATE_BELOW_DB, SoftCastCodec, known_hole
 
 # design SNR classes (dB) → (share of the symbols for the base layer, base layer MCS).
 # Measured on 320² crops of training photos (astronaut, rocket, flower, grace_hopper; AWGN):
@@ -101,7 +95,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         for b, im in enumerate(np.asarray(img, np.float32)):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
-                im = push_pull_fill(im, unpack_mask(pack_mask(masks[b], mask_cell(shape)), shape, mask_cell(shape)))
+                im = push_pull_fill(im, known_hole(masks[b]))
             out[b, :n_d], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)

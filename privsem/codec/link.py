@@ -26,23 +26,12 @@ def send_jscc(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
     return codec.decode(sym[None], snr_db, img.shape[:2])[0].transpose(1, 2, 0)
 
 
-def send_digital(sep, img: np.ndarray, channel: str, snr_db: float, seed: int,
-                 design_snr_db: float | None = None) -> np.ndarray:
-    """The same for a :class:`~privsem.codec.SeparatedCodec` (zero-forcing output and
-    per-symbol noise variance for the LDPC demapper); ``sep.last_ok`` tells outages."""
-    design = snr_db if design_snr_db is None else design_snr_db
-    x = sep.encode(img.transpose(2, 0, 1)[None], design)[0]
-    modem, y, no = _channel(x, channel, snr_db, seed)
-    sym, no_eff = modem.demodulate_zf(y, x.size, no)
-    return sep.decode(sym[None], snr_db, img.shape[:2], no=no_eff[None])[0].transpose(1, 2, 0)
-
-
-def send_softcast(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
-                  design_snr_db: float | None = None) -> np.ndarray:
-    """The same for a :class:`~privsem.codec.softcast.SoftCastCodec`: zero-forcing
-    output with its per-symbol noise variance into the LMMSE decoder; the header byte
-    (``last_side``) goes along as the frame header would carry it; ``codec.last_ok``
-    tells a lost metadata block."""
+def send_zf(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
+            design_snr_db: float | None = None) -> np.ndarray:
+    """The same for a code decoded from zero-forced symbols with their per-symbol noise
+    variance (:class:`~privsem.codec.SeparatedCodec`'s LDPC demapper, softcast's and
+    hda's LMMSE), its header byte (``last_side``) passed along as the frame header
+    would carry it; ``codec.last_ok`` tells an outage or lost metadata."""
     design = snr_db if design_snr_db is None else design_snr_db
     x = codec.encode(img.transpose(2, 0, 1)[None], design)[0]
     modem, y, no = _channel(x, channel, snr_db, seed)

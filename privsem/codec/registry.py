@@ -55,12 +55,11 @@ def resolve_codec(spec: str | Path | None = None, kn: str | None = None):
 
 
 def kn_from_symbols(n: int, shape: tuple[int, int]) -> Fraction:
-    """The bandwidth ratio at which an ``(H, W)`` image gets ``n`` symbols (as counted by
+    """The bandwidth ratio at which an ``(H, W)`` image gets ``n`` symbols (the inverse of
     :func:`~privsem.codec.separated.channel_uses`)."""
-    from .jscc import DOWNSCALE
+    from .separated import channel_uses
 
-    hp, wp = (-(-s // DOWNSCALE) * DOWNSCALE for s in shape)
-    return Fraction(n, 3 * hp * wp).limit_denominator(1000)
+    return Fraction(n, channel_uses(shape, Fraction(1))).limit_denominator(1000)
 
 
 def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None):

@@ -157,14 +157,29 @@ def mask_cell(shape: tuple[int, int]) -> int:
     return max(1, -(-max(shape) // MASK_SIDE))
 
 
-def pack_mask(mask: np.ndarray, cell: int) -> bytes:
-    """bool ``(H, W)`` → deflated bits of its ``cell × cell`` max-pooled grid."""
+def _pooled(mask: np.ndarray, cell: int) -> np.ndarray:
+    """bool ``(H, W)`` → bool ``(⌈H/cell⌉, ⌈W/cell⌉)``: a cell is set if any pixel is."""
     H, W = mask.shape
     gh, gw = -(-H // cell), -(-W // cell)
     pad = np.zeros((gh * cell, gw * cell), bool)
     pad[:H, :W] = mask
-    grid = pad.reshape(gh, cell, gw, cell).any(axis=(1, 3))
-    return zlib.compress(np.packbits(grid.reshape(-1)).tobytes(), 9)
+    return pad.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+
+
+def _upsampled(grid: np.ndarray, shape: tuple[int, int], cell: int) -> np.ndarray:
+    return np.repeat(np.repeat(grid, cell, 0), cell, 1)[: shape[0], : shape[1]]
+
+
+def known_hole(mask: np.ndarray) -> np.ndarray:
+    """The removed region as the receivers will know it from :func:`pack_mask`: bool
+    ``(H, W)``, ``mask`` rounded up to whole cells of :func:`mask_cell`."""
+    cell = mask_cell(mask.shape)
+    return _upsampled(_pooled(mask, cell), mask.shape, cell)
+
+
+def pack_mask(mask: np.ndarray, cell: int) -> bytes:
+    """bool ``(H, W)`` → deflated bits of its ``cell × cell`` max-pooled grid."""
+    return zlib.compress(np.packbits(_pooled(mask, cell).reshape(-1)).tobytes(), 9)
 
 
 def unpack_mask(packed: bytes, shape: tuple[int, int], cell: int) -> np.ndarray | None:
@@ -183,8 +198,7 @@ def mask_from_bits(raw: bytes, shape: tuple[int, int], cell: int) -> np.ndarray 
     bits = np.unpackbits(np.frombuffer(raw, np.uint8))
     if bits.size < gh * gw:
         return None
-    grid = bits[: gh * gw].reshape(gh, gw).astype(bool)
-    return np.repeat(np.repeat(grid, cell, 0), cell, 1)[:H, :W]
+    return _upsampled(bits[: gh * gw].reshape(gh, gw).astype(bool), shape, cell)
 
 
 def _seal_keys(key: bytes) -> tuple[bytes, bytes]:
@@ -341,11 +355,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         low = 0x80 if low_rate else 0
         packed_mask = None
         if mask is not None and mask.any():
-            cell = mask_cell(shape)
-            packed_mask = pack_mask(mask, cell)
-            if fill:
-                hole = unpack_mask(packed_mask, shape, cell)  # what the receivers will know, ⊇ mask
-                im = push_pull_fill(im.transpose(1, 2, 0).astype(np.float32), hole).transpose(2, 0, 1)
+            packed_mask = pack_mask(mask, mask_cell(shape))
+            if fill:  # what the receivers will know as the hole, ⊇ mask
+                im = push_pull_fill(im.transpose(1, 2, 0).astype(np.float32), known_hole(mask)).transpose(2, 0, 1)
         x = np.einsum("ij,jhw->ihw", COLOUR, np.asarray(im, np.float64))
         mean = x.mean(axis=(1, 2))
         coeffs = dctn(x - mean[:, None, None], axes=(1, 2), norm="ortho")
