@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # privsem setup: `./setup.sh demo` sets up and runs the demo, `./setup.sh test` sets up and
 # runs the whole test suite, `./setup.sh figures` regenerates the paper's figures in
-# docs/results.md, `./setup.sh multitask` the second scheme's section of it. All are
-# idempotent: a second run reuses what is installed and resumes what was computed.
+# docs/results.md, `./setup.sh multitask` the second scheme's section of it, `./setup.sh
+# photos` the codec trainers' photos (privsem train refine). All are idempotent: a
+# second run reuses what is installed and resumes what was computed.
 #
 # What it installs:
 #   - GNU Radio 3.10 from Debian (apt) into the system python3, when run as root or with
 #     passwordless sudo; otherwise the GNU Radio tests skip with a printed reason.
 #   - Fashion-MNIST from Debian (dataset-fashion-mnist) for `privsem multitask`, same rule.
+#   - for `./setup.sh test` and `photos`: Debian's plasma-workspace-wallpapers and
+#     libjxl-testdata (training photos for `privsem train refine`), same rule, or
+#     unpacked into the venv with `apt-get download`.
 #   - for `./setup.sh test`: Debian's chromium, chromium-driver and Xvfb (the live view's
 #     browser tests and the GUI flowgraph screenshots), same rule.
 #   - a virtualenv in .venv with privsem and its Python dependencies (numpy 2 is fine
@@ -75,6 +79,28 @@ setup_photos() {
     rm -rf "$tmp"
 }
 
+setup_training_photos() {
+    # Real photos for `privsem train refine` (privsem/codec/photos.py): Debian's
+    # plasma-workspace-wallpapers and libjxl-testdata (about 200 MB). Without root,
+    # `apt-get download` them and unpack into the venv's share/privsem-photos.
+    local pair pkg dir tmp dst="$VENV/share/privsem-photos"
+    for pair in plasma-workspace-wallpapers:wallpapers libjxl-testdata:libjxl-testdata; do
+        pkg=${pair%%:*} dir=${pair##*:}
+        if [ -d "/usr/share/$dir" ] || [ -d "$dst/$dir" ]; then continue; fi
+        apt_install "$pkg" && [ -d "/usr/share/$dir" ] && continue
+        tmp=$(mktemp -d)
+        if [ "${PRIVSEM_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null && command -v dpkg >/dev/null \
+            && (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1) \
+            && dpkg -x "$tmp/${pkg}"_*.deb "$tmp/x" && [ -d "$tmp/x/usr/share/$dir" ]; then
+            mkdir -p "$dst" && cp -r "$tmp/x/usr/share/$dir" "$dst/$dir"
+            log "$pkg unpacked into $dst/$dir"
+        else
+            log "$pkg not installed (needs apt); train refine uses the bundled pictures only"
+        fi
+        rm -rf "$tmp"
+    done
+}
+
 setup_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         if ! "$PY" -m venv "$VENV" 2>/dev/null; then
@@ -90,7 +116,7 @@ setup_venv() {
     "$VENV/bin/pip" install -q --upgrade pip
     local torch_spec=${PRIVSEM_TORCH:-}
     if [ -z "$torch_spec" ]; then
-        # The pair that installs and runs together on CPU (README: Installation notes).
+        # The pair that installs and runs together on CPU (docs/install.md).
         case "$(uname -m)" in
             aarch64|arm64) torch_spec="torch==2.9.1 torchvision==0.24.1" ;;
             *) torch_spec="torch==2.14.1 torchvision==0.29.1" ;;
@@ -98,7 +124,8 @@ setup_venv() {
     fi
     # shellcheck disable=SC2086
     "$VENV/bin/pip" install -q $torch_spec
-    "$VENV/bin/pip" install -q -e ".[test]"
+    # setuptools prints an "Editable installation" notice on every editable install; it is not a problem
+    PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/pip" install -q -e ".[test]"
     echo "$want" > "$stamp"
 }
 
@@ -132,15 +159,21 @@ case "$cmd" in
         setup_venv
         "$VENV/bin/privsem" multitask experiments --out docs/multitask --report docs/results.md
         ;;
+    photos)
+        # The codec trainers' photos only (privsem train refine).
+        setup_venv
+        setup_training_photos
+        ;;
     test)
         setup_gnuradio
         setup_datasets
         setup_browser
         setup_venv
         setup_photos
+        setup_training_photos
         shift
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)
-        echo "usage: ./setup.sh demo|figures|multitask|test [pytest args]" >&2; exit 2 ;;
+        echo "usage: ./setup.sh demo|figures|multitask|photos|test [pytest args]" >&2; exit 2 ;;
 esac

@@ -102,11 +102,12 @@ def tiles(db, guard, text, n_scenes: int, split: str = "calibration", seed: int 
 
 
 class Leakage(torch.nn.Module):
-    """Soft and hard eq. 8 on a batch of tiles: the guard's detection score of entity k."""
+    """Soft and hard eq. 8 on a batch of tiles: the guard's detection score of entity k
+    (the DB's MobileNetV2 on ``device``, default CPU)."""
 
-    def __init__(self, db, side: int = 384) -> None:
+    def __init__(self, db, side: int = 384, device=None) -> None:
         super().__init__()
-        enc = db.encoder()
+        enc = db.encoder(device)
         if not hasattr(enc, "net"):
             raise PrivsemError("Algorithm 3 needs the MobileNetV2 guard encoder (differentiable); "
                                f"this DB uses {enc.name}")
@@ -158,7 +159,7 @@ def transmit_symbols(codec, a: torch.Tensor, snr_rx: torch.Tensor, p_max: float)
     per image (the constraint ``‖x‖² ≤ P_max`` per symbol, met with equality)."""
     from .codec.jscc import to_symbols
 
-    return to_symbols(codec.encoder(a, snr_rx), codec.m) * np.sqrt(p_max)
+    return to_symbols(codec.encoder(a, snr_rx).float(), codec.m) * np.sqrt(p_max)  # float32 under autocast
 
 
 def grow_mask(mask: np.ndarray, margin_tile_px: float, res: int = 96) -> np.ndarray:
@@ -183,7 +184,7 @@ def _jscc_link(codec, a: torch.Tensor, snr: torch.Tensor, ray: torch.Tensor, gen
     y = simulate_channel(x / np.sqrt(p_max), snr_rx, ray, 64, gen)  # noise relative to P_max; equalised
     b, _, h, w = a.shape
     lh, lw = codec._latent_hw((h, w))
-    return codec.decoder(from_symbols(y, codec.c_out, lh, lw), snr_rx, torch.ones(b)).clamp(0, 1)
+    return codec.decoder(from_symbols(y, codec.c_out, lh, lw), snr_rx, torch.ones(b, device=a.device)).clamp(0, 1)
 
 
 def _one_step(unet, sch, a_hat, mask, start, t: int, cond, gen) -> torch.Tensor:
@@ -191,11 +192,13 @@ def _one_step(unet, sch, a_hat, mask, start, t: int, cond, gen) -> torch.Tensor:
     t, the U-Net's x0 estimate pasted into M. Tensors in [0, 1], ``(B, 3, r, r)``."""
     from .recovery.diffusion import forward_diffusion, unet_input
 
+    from .device import randn
+
     ab = sch.alphas_cumprod[t]
     known = a_hat * 2 - 1
-    eps = torch.randn(known.shape, generator=gen)
+    eps = randn(known.shape, gen, known.device)
     d_t = forward_diffusion(mask * (start * 2 - 1) + (1 - mask) * known, ab, eps)
-    ts = torch.full((known.shape[0],), t, dtype=torch.long)
+    ts = torch.full((known.shape[0],), t, dtype=torch.long, device=known.device)
     eps_hat = unet(unet_input(d_t, known, mask), ts, encoder_hidden_states=cond).sample
     x0 = ((d_t - (1 - ab).sqrt() * eps_hat) / ab.sqrt()).clamp(-1, 1)
     return (1 - mask) * a_hat + mask * (x0 + 1) / 2
@@ -222,8 +225,9 @@ class JointSystem(torch.nn.Module):
         t_total = self.sch.config.num_train_timesteps
         m = margin_mask(b.m, self.gate[b.k], cfg.margin_px)  # γ
         a = (1 - m) * (RESERVED + (1 - RESERVED) * b.s)  # A, removed pixels black
-        snr = cfg.tau_db + 15 * torch.rand(2, n, generator=gen)  # Bob's and Eve's SNR ≥ τ
-        ray = torch.rand(2, n, generator=gen) < cfg.rayleigh
+        dev = b.s.device
+        snr = (cfg.tau_db + 15 * torch.rand(2, n, generator=gen)).to(dev)  # Bob's and Eve's SNR ≥ τ
+        ray = (torch.rand(2, n, generator=gen) < cfg.rayleigh).to(dev)
         heads = []
         for i in range(2):
             a_hat = _jscc_link(self.codec, a, snr[i], ray[i], gen, cfg.p_max)
@@ -238,6 +242,7 @@ class JointSystem(torch.nn.Module):
 
 
 def _batch(data: dict, idx: torch.Tensor) -> Batch:
+    idx = idx.to(data["s"].device)
     k = data["k"][idx]
     return Batch(s=data["s"][idx], m=data["m"][idx], e=data["e"][idx], k=k, cond=data["emb"][k][:, None, :])
 
@@ -256,7 +261,7 @@ def evaluate(system: JointSystem, data: dict, seed: int = 1, repeats: int = 2) -
 
 
 def _save(out: Path, system: JointSystem, names: list[str], codec_meta: dict, opt, step: int,
-          cfg: JointConfig, final: bool) -> None:
+          cfg: JointConfig, final: bool, scale: dict | None = None) -> None:
     from safetensors.torch import save_file
 
     from .codec.train import _model_state
@@ -264,13 +269,13 @@ def _save(out: Path, system: JointSystem, names: list[str], codec_meta: dict, op
     from .training import optimizer_tensors
 
     out.mkdir(parents=True, exist_ok=True)
-    state = {f"model.{k}": v.detach().contiguous() for k, v in system.state_dict().items()
+    state = {f"model.{k}": v.detach().cpu().contiguous() for k, v in system.state_dict().items()
              if not k.startswith(("eve.", "leak."))}
     save_file(state | optimizer_tensors(opt), str(out / "joint.tmp"),
-              metadata={"step": str(step), "config": json.dumps(asdict(cfg))})
+              metadata={"step": str(step), "config": json.dumps(asdict(cfg))} | (scale or {}))
     (out / "joint.tmp").replace(out / FILES["ckpt"])
     if final:
-        save_file({k: v.contiguous() for k, v in _model_state(system.encoder, system.decoder).items()},
+        save_file({k: v.detach().cpu().contiguous() for k, v in _model_state(system.encoder, system.decoder).items()},
                   str(out / FILES["codec"]), metadata=codec_meta)
         save_recovery_model(out / FILES["bob"], system.bob, system.bob_config, "finetuned",
                             {"trained": "privsem train joint (Algorithm 3)", "steps": str(step)})
@@ -280,9 +285,17 @@ def _save(out: Path, system: JointSystem, names: list[str], codec_meta: dict, op
 
 
 def train_joint(out: str | Path, db_dir: str | Path, cfg: JointConfig, resume: bool = False,
-                progress: bool = True) -> dict:
+                progress: bool = True, opts=None) -> dict:
     """Run Algorithm 3 from the separately trained parts; writes ``out/`` (see FILES) and
-    returns the report (L_a and f before and after, on training and held-out tiles)."""
+    returns the report (L_a and f before and after, on training and held-out tiles).
+
+    One process (the tiles are a small fixed set; under torchrun with more than one a
+    one-line error). ``opts`` (:class:`~privsem.training.TrainOptions`): the device
+    every network runs on (guard encoder, JSCC, both U-Nets; the tiles are moved there
+    once), ``amp`` and ``accum`` (``cfg.batch`` tiles per step in ``accum`` micro-batches).
+    """
+    import os
+
     from safetensors import safe_open
     from safetensors.torch import load_file
     from tqdm import tqdm
@@ -293,23 +306,30 @@ def train_joint(out: str | Path, db_dir: str | Path, cfg: JointConfig, resume: b
     from .recovery.build import bob_model
     from .recovery.diffusion import load_recovery_model
     from .text import default_text_encoder
-    from .training import cosine_lr, load_optimizer_tensors, start_step
+    from .training import (TrainOptions, accumulate, checkpoint_meta, cosine_lr, load_optimizer_tensors,
+                           optimizer_step, split_batch, start_step)
     from .weights import models_dir
 
+    opts = opts or TrainOptions()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise PrivsemError("train joint runs in one process (not under torchrun with --nproc-per-node > 1); "
+                           "use --accum for a larger batch")
+    local = split_batch(cfg.batch, 1, opts.accum)
+    dev = opts.device
     out = Path(out)
     torch.manual_seed(cfg.seed)
     db = PrivacyDB.open(db_dir)
-    guard, text = Guard(db), default_text_encoder()
-    codec = load_codec()
+    guard, text = Guard(db, device=dev), default_text_encoder()
+    codec = load_codec(device=dev)
     with safe_open(str(models_dir() / "jscc_small.safetensors"), "pt") as f:
         codec_meta = {k: v for k, v in (f.metadata() or {}).items() if k in ("format", "config")}
-    bob, eve = bob_model(db), load_recovery_model()
+    bob, eve = bob_model(db, dev), load_recovery_model(device=dev)
     names = [e.name for e in db.entities]
-    system = JointSystem(codec, bob, eve, Leakage(db), len(names), cfg)
+    system = JointSystem(codec, bob, eve, Leakage(db, device=dev), len(names), cfg).to(dev)
     system.bob_config = bob.config
     t0 = time.perf_counter()
-    train = tiles(db, guard, text, cfg.n_scenes, "calibration", cfg.seed)
-    held = tiles(db, guard, text, max(8, cfg.n_scenes // 3), "heldout", cfg.seed)
+    train = {k: v.to(dev) for k, v in tiles(db, guard, text, cfg.n_scenes, "calibration", cfg.seed).items()}
+    held = {k: v.to(dev) for k, v in tiles(db, guard, text, max(8, cfg.n_scenes // 3), "heldout", cfg.seed).items()}
     opt = torch.optim.Adam([
         {"params": list(system.encoder.parameters()) + list(system.decoder.parameters()), "lr": cfg.lr_codec},
         {"params": list(system.bob.parameters()), "lr": cfg.lr_recovery},
@@ -330,28 +350,34 @@ def train_joint(out: str | Path, db_dir: str | Path, cfg: JointConfig, resume: b
     system.train()
     system.eve.eval()
     system.leak.eval()
-    gen = torch.Generator().manual_seed(cfg.seed + step)
+    gen = torch.Generator().manual_seed(cfg.seed + step)  # a CPU stream: the same draws on every device
+    scaler = opts.scaler()
+    scale_meta = checkpoint_meta(1, cfg.batch, opts)
+    keys = ("loss", "l_a", "f_soft", "f_hard")
     bar = tqdm(total=cfg.steps, initial=step, desc="train joint", unit="step", disable=not progress)
     history = []
+
+    def micro(_):
+        idx = torch.randint(0, train["s"].shape[0], (local,), generator=gen)
+        res = system(_batch(train, idx), gen)
+        return tuple(res[k] for k in keys)
+
     while step < cfg.steps:
         for g, lr in zip(opt.param_groups, base_lr):
             g["lr"] = cosine_lr(step, lr, cfg.steps)
-        idx = torch.randint(0, train["s"].shape[0], (cfg.batch,), generator=gen)
-        res = system(_batch(train, idx), gen)
         opt.zero_grad()
-        res["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(system.parameters(), 1.0)
-        opt.step()
+        parts = accumulate(system, opts, scaler, micro)
+        optimizer_step(opt, scaler, system.parameters(), 1.0)
         step += 1
-        history.append({k: float(v.detach()) for k, v in res.items() if k != "margin_px"})
+        history.append({k: float(np.mean([float(p[i]) for p in parts])) for i, k in enumerate(keys)})
         bar.update(1)
         bar.set_postfix(l_a=f"{np.mean([h['l_a'] for h in history[-20:]]):.4f}",
                         f=f"{np.mean([h['f_soft'] for h in history[-20:]]):.3f}")
         if step % 50 == 0 or step == cfg.steps:
-            _save(out, system, names, codec_meta, opt, step, cfg, final=False)
+            _save(out, system, names, codec_meta, opt, step, cfg, final=False, scale=scale_meta)
     bar.close()
     system.eval()
-    _save(out, system, names, codec_meta, opt, step, cfg, final=True)
+    _save(out, system, names, codec_meta, opt, step, cfg, final=True, scale=scale_meta)
     report = {"config": asdict(cfg), "before": before,
               "after": {"train": evaluate(system, train), "heldout": evaluate(system, held)},
               "margin_tile_px": json.loads((out / FILES["guard"]).read_text())["margin_tile_px"],

@@ -29,7 +29,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
                  timeout_s: float = 60.0, kn: str | None = None, recovery=None, pub=None,
-                 gui: bool = False, gui_hold: float | None = 0, seal_mask: bool = True) -> dict:
+                 gui: bool = False, gui_hold: float | None = 0, seal_mask: bool = True, device=None) -> dict:
     """One image through guard → codec → OFDM → channel → Bob and Eve; returns the report.
     ``codec_path``: a codec name (``softcast``, ``jscc``, ``digital``; default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`) or a JSCC weights file.
@@ -39,7 +39,9 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     :class:`~privsem.view.events.Publisher` for ``privsem view``. ``gui``: run
     ``sim_channel_gui`` (needs ``via="gnuradio"`` and a display) and keep its window up
     ``gui_hold`` seconds after the run (None: until it is closed). ``seal_mask``: see
-    :func:`~privsem.pipeline.transmit_image`."""
+    :func:`~privsem.pipeline.transmit_image`. ``device``: where the networks run (guard
+    encoder, a JSCC, the recovery U-Nets; default CPU); the PHY, channel and softcast
+    stay numpy on the CPU, so only images and symbols cross to the device and back."""
     from .view.gui import gui_flowgraph, hold
     from .view.tap import ConstellationFeed
 
@@ -62,8 +64,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
 
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
-    guard = Guard(db)
-    codec = resolve_codec(codec_path, kn)
+    guard = Guard(db, device=device)
+    codec = resolve_codec(codec_path, kn, device)
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db,
@@ -81,7 +83,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
             rx_samples = ch.send(tx.samples, timeout_s)
         t2 = time.perf_counter()
         report, results, timings = _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed,
-                                                 recovery, pub, feed, t2 - t1)
+                                                 recovery, pub, feed, t2 - t1, device)
         report = {"snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
                   "impairments": impairments, **report}
         timings["total"] = time.perf_counter() - t0
@@ -103,7 +105,7 @@ def _write_outputs(out: Path, report: dict, tx, results: dict) -> None:
 
 
 def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed, recovery, pub, feed,
-                  t_channel: float) -> tuple[dict, dict, dict]:
+                  t_channel: float, device=None) -> tuple[dict, dict, dict]:
     """Bob's and Eve's receivers on their streams: the report's receiver part, the
     recovered images and masks, and the timings."""
     from .metrics.report import role_metrics
@@ -112,7 +114,8 @@ def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, see
     from .view.tap import FrameTap, feed_live
 
     opts = recovery or RecoveryOptions()
-    recoveries = {r: build_recovery(r, opts, db if r == "bob" else None, text) for r in ("bob", "eve")}
+    recoveries = {r: build_recovery(r, opts, db if r == "bob" else None, text, device=device)
+                  for r in ("bob", "eve")}
     results, timings = {}, {**tx.timings, "channel": t_channel}
     report = {
         "image": str(image_path), "recovery": {r: v.name for r, v in recoveries.items()}, "shape": list(image.shape[:2]),
@@ -135,7 +138,7 @@ def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, see
             timings[f"recover_{role}"] = 0.0
         else:
             res = receive_image(msg, codec, recoveries[role], role, db=db if role == "bob" else None,
-                                text_encoder=text, seed=seed)
+                                text_encoder=text, seed=seed, device=device)
             recovered, mask_hat = res.recovered, res.mask_hat
             timings["decode" if role == "bob" else "decode_eve"] = (time.perf_counter() - t_r
                                                                     - res.timings["recover"])

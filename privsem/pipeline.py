@@ -163,13 +163,15 @@ def frame_report(frames: list[Frame], sample_rate: float | None = None) -> list[
 
 
 def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encoder=None,
-                  seed: int = 0) -> RxResult:
+                  seed: int = 0, device=None) -> RxResult:
     """Decode a reassembled message and recover the removed region.
 
     Bob (``db`` given) resolves the keyed tag to the entity and its prompt; Eve has no
     DB and recovers without them. ``seed`` drives a generative recovery's noise.
     ``codec``: the receiver's codec, or None to build the one the header names (a
-    given codec that the header does not name is replaced the same way).
+    given codec that the header does not name is replaced the same way; a JSCC built
+    so runs on ``device``, default CPU). Demodulation and reassembly are numpy on the
+    CPU; only the codec's networks and the recovery run on their device.
     """
     from .recovery import estimate_mask
 
@@ -178,20 +180,27 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     t0 = time.perf_counter()
     h = msg.header
     good = [f.snr_db for f in msg.frames.values()]
-    values = msg.values
+    values, no = msg.values, msg.no
     embedding = None
     if h.flags & FLAG_EMBEDDING:
         embedding = symbols_to_embedding(values[:EMBED_SYMBOLS])
-        values = values[EMBED_SYMBOLS:]
+        values, no = values[EMBED_SYMBOLS:], None if no is None else no[EMBED_SYMBOLS:]
     shape = (h.height, h.width)
-    codec = codec_for_header(h.codec_id, values.size, shape, codec)
+    codec = codec_for_header(h.codec_id, values.size, shape, codec, device=device)
+    noise = {}
+    if getattr(codec, "decodes_zf", False) and no is not None:
+        # softcast, hda, digital: zero-forced values, each weighed by its own noise
+        # (faded subcarriers; lost frames as erasures), as over the ideal link
+        from .phy.modem import unbias
+
+        values, noise = unbias(values, no), {"no": no[None]}
     # a learned code is told an SNR inside its trained range; the others want the estimate itself
     snr_db = float(np.clip(np.mean(good), *getattr(codec, "snr_range", (-10.0, 40.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
     side = (h.mcs,) if getattr(codec, "uses_side", False) else ()  # the codec's header byte
     # softcast and hda: Bob's key opens a sealed mask; Eve has none
     seal = {"seal_key": db.key if db is not None else None} if getattr(codec, "sends_mask", False) else {}
-    a_hat = codec.decode(values[None], snr_db, shape, *side, **seal)[0].transpose(1, 2, 0)
+    a_hat = codec.decode(values[None], snr_db, shape, *side, **seal, **noise)[0].transpose(1, 2, 0)
     if getattr(codec, "uses_side", False) and not codec.last_ok[0]:
         import warnings
 

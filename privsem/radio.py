@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from .errors import PrivsemError
+from .resources import data_dir
 
 DRIVERS = ("uhd", "soapy-hackrf", "osmosdr")
 ROLES = ("tx", "rx")
@@ -46,13 +47,9 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def sdr_dir() -> Path:
-    """The directory of bundled profiles: ``$PRIVSEM_SDR_DIR`` or ``sdr/`` beside the package."""
-    d = os.environ.get("PRIVSEM_SDR_DIR")
-    if d:
-        return Path(d)
-    import privsem
-
-    return Path(privsem.__file__).resolve().parent.parent / "sdr"
+    """The directory of bundled profiles: ``$PRIVSEM_SDR_DIR``, else ``sdr/`` of the
+    checkout, else the copy an installed wheel carries (:func:`privsem.resources.data_dir`)."""
+    return data_dir("sdr")
 
 
 def list_profiles() -> list[str]:

@@ -30,11 +30,12 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
          timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
          gain: float | None = None, kn: str | None = None, codec: str | None = None,
-         seal_mask: bool = True) -> dict:
+         seal_mask: bool = True, device=None) -> dict:
     """Guard, encode and frame an image (``codec``, a name or JSCC weights, default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`, at bandwidth ratio ``kn``); send it
     over ZMQ (to a flowgraph, or through the radio of profile ``radio``) or write it as
-    SigMF."""
+    SigMF. ``device``: where the guard's encoder and a JSCC run (default CPU); framing
+    and samples are numpy on the CPU."""
     if sum(x is not None for x in (zmq_endpoint, iq_path, radio)) != 1:
         raise PrivsemError("give exactly one of --zmq ENDPOINT, --iq FILE.sigmf-data or --radio PROFILE")
     profile = _radio_params(radio, "tx", center_freq, sample_rate, gain) if radio else None
@@ -46,7 +47,8 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     from .text import default_text_encoder
 
     db = PrivacyDB.open(db_dir)
-    tx = transmit_image(image, Guard(db), resolve_codec(codec, kn), db.key, design_snr_db, msg_id=msg_id,
+    tx = transmit_image(image, Guard(db, device=device), resolve_codec(codec, kn, device), db.key, design_snr_db,
+                        msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
                         send_embedding=send_embedding, seal_mask=seal_mask)
     gap = np.zeros(4096, np.complex64)
@@ -120,13 +122,13 @@ class _Scorer:
     reference), inside it, and the identity decision. The DB only scores; Eve's
     decoding never sees it."""
 
-    def __init__(self, reference_path, score_db, pub) -> None:
+    def __init__(self, reference_path, score_db, pub, device=None) -> None:
         from .database import PrivacyDB
         from .guard import Guard, apply_guard
 
         self.reference = load_image(reference_path)
         pub.image("original", self.reference, caption=f"reference: {Path(reference_path).name}")
-        self.guard = Guard(PrivacyDB.open(score_db)) if score_db is not None else None
+        self.guard = Guard(PrivacyDB.open(score_db), device=device) if score_db is not None else None
         if self.guard is not None:
             self.g = self.guard(self.reference)
             pub.guard(self.g)
@@ -153,14 +155,16 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
             timeout_s: float = 30.0, idle_s: float = 2.0, messages: int = 1, record=None,
             sample_rate: float = 2e6, radio: str | None = None, center_freq: float = 0.0,
             gain: float | None = None, recovery_opts=None, reference=None, score_db=None, pub=None,
-            gui: bool = False, gui_hold: float | None = 0) -> dict:
+            gui: bool = False, gui_hold: float | None = 0, device=None) -> dict:
     """Receive, decode and recover every message found; write images and report.json.
 
     ``recovery_opts``: :class:`~privsem.recovery.RecoveryOptions` (default: diffusion).
     ``reference``: the image the transmitter sent, to score each message against (its
     privacy region and the identity decision need a DB: Bob's ``db_dir``, or
     ``score_db`` for Eve). ``pub``: a :class:`~privsem.view.events.Publisher`. ``gui``:
-    the radio's GUI flowgraph (``--radio`` only), up ``gui_hold`` s after the run."""
+    the radio's GUI flowgraph (``--radio`` only), up ``gui_hold`` s after the run.
+    ``device``: where a JSCC decoder, the recovery's networks and the scorer's guard
+    run (default CPU); the receiver's sample processing is numpy on the CPU."""
     from contextlib import ExitStack
 
     from .view.events import NullPublisher
@@ -188,7 +192,7 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
         db = PrivacyDB.open(db_dir)
     if score_db is None and role == "bob":
         score_db = db_dir
-    scorer = _Scorer(reference, score_db, pub) if reference is not None else None
+    scorer = _Scorer(reference, score_db, pub, device) if reference is not None else None
     with ExitStack() as stack:
         rx = StreamReceiver()
         fg = None
@@ -224,13 +228,14 @@ def receive(role: str, out_dir, db_dir=None, zmq_endpoint: str | None = None, iq
                 source["recorded"] = str(write_sigmf(record, recorded, sample_rate, center_freq,
                                                      description="privsem rx capture"))
             tap(rx.finish(), rx.reassembler)
-        report = _decode_all(role, rx, db, recovery_opts, out_dir, source, sample_rate, scorer, tap)
+        report = _decode_all(role, rx, db, recovery_opts, out_dir, source, sample_rate, scorer, tap, device)
         if fg is not None and gui:
             hold(fg, gui_hold)
     return report
 
 
-def _decode_all(role: str, rx, db, recovery_opts, out_dir, source: dict, sample_rate: float, scorer, tap) -> dict:
+def _decode_all(role: str, rx, db, recovery_opts, out_dir, source: dict, sample_rate: float, scorer, tap,
+                device=None) -> dict:
     """Every message the receiver reassembled: decode, recover, score (and show them
     through ``tap``'s publisher); write the images and report.json."""
     from .pipeline import frame_report, receive_image
@@ -254,10 +259,10 @@ def _decode_all(role: str, rx, db, recovery_opts, out_dir, source: dict, sample_
 
     codec = None  # each message is decoded by the codec its header names
     text = default_text_encoder() if db is not None else None
-    recovery = build_recovery(role, recovery_opts or RecoveryOptions(), db, text)
+    recovery = build_recovery(role, recovery_opts or RecoveryOptions(), db, text, device=device)
     for i in ids:
         msg = rx.reassembler.message(i)
-        res = receive_image(msg, codec, recovery, role, db=db, text_encoder=text)
+        res = receive_image(msg, codec, recovery, role, db=db, text_encoder=text, device=device)
         name = f"{role}.png" if len(ids) == 1 else f"{role}_{i}.png"
         save_image(out / name, res.recovered)
         save_image(out / name.replace(".png", "_received.png"), res.a_hat)

@@ -15,7 +15,6 @@ Files load with safetensors only (never pickle), after their sha256 is checked.
 from __future__ import annotations
 
 import hashlib
-import os
 import tomllib
 from pathlib import Path
 
@@ -23,12 +22,13 @@ import torch
 from safetensors.torch import load_file
 
 from .errors import IntegrityError, PrivsemError
+from .resources import data_dir
 
 
 def models_dir() -> Path:
-    """The models directory: ``$PRIVSEM_MODELS`` or ``models/`` beside the package."""
-    env = os.environ.get("PRIVSEM_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    """The models directory: ``$PRIVSEM_MODELS``, else ``models/`` of the checkout, else
+    the copy an installed wheel carries (:func:`privsem.resources.data_dir`)."""
+    return data_dir("models")
 
 
 def sha256_file(path: Path) -> str:

@@ -18,7 +18,7 @@ def example_db(tmp_path_factory):
 @pytest.fixture
 def keep_screenshot():
     """``keep_screenshot(path)``: also copy a screenshot a test took into
-    ``$PRIVSEM_SCREENSHOT_DIR`` when set (the README's come from ``docs/view``)."""
+    ``$PRIVSEM_SCREENSHOT_DIR`` when set (docs/view.md's come from ``docs/view``)."""
 
     def keep(path: Path) -> None:
         d = os.environ.get("PRIVSEM_SCREENSHOT_DIR")

@@ -158,13 +158,18 @@ def time_codec(codec, size: int = 256, repeats: int = 5) -> float:
 def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         channels=("awgn", "rayleigh"), image_codecs=("jpeg", "webp", "avif"),
         weights: Path | None = None, seed: int = 0, progress=print, design_snr: float | None = 10.0,
-        mismatch_snrs=(-5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0)) -> dict:
+        mismatch_snrs=(-5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0), device=None,
+        phy_vias=("software",), phy_snr: float = 10.0) -> dict:
     """All rows, the SNR-mismatch rows (both schemes built for ``design_snr``, AWGN, the
-    first k/n; ``None`` skips them), the data used and the JSCC's time per 256×256 image."""
+    first k/n; ``None`` skips them), the rows through the radio chain at ``phy_snr``
+    (AWGN, the first k/n, each transport of ``phy_vias``: :mod:`privsem.bench.codec_phy`),
+    the data used and each code's time per 256×256 image.
+    ``device``: where the JSCC runs (default CPU); softcast, hda and the digital
+    baseline (Sionna's LDPC) are CPU code."""
     from ..codec import load_codec
     from ..codec.data import HELD_OUT, default_images, folder_images
 
-    codecs = {kn: load_codec(weights, kn) for kn in kns}  # the committed model per k/n, or the user's
+    codecs = {kn: load_codec(weights, kn, device) for kn in kns}  # the committed model per k/n, or the user's
     if images_dir is None:
         images, data = default_images("heldout"), f"held-out default images: {', '.join(HELD_OUT)}"
     else:
@@ -190,6 +195,15 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
             f"{r['snr_db']:g} dB {r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} "
             f"{'-' if r['psnr'] is None else format(r['psnr'], '.2f')}"
             for r in mismatch))
+    phy = []
+    if phy_vias:
+        from ..codec.registry import make_codec
+        from .codec_phy import phy_rows
+
+        kn0 = kns[0]
+        phy = phy_rows({"softcast": make_codec("softcast", kn0), "hda": make_codec("hda", kn0),
+                        "jscc": codecs[kn0], "digital": make_codec("digital", kn0)},
+                       images, phy_snr, kn0, seed, tuple(phy_vias), progress=progress)
     from ..codec.hda import HybridCodec
     from ..codec.softcast import SoftCastCodec
 
@@ -202,7 +216,7 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
             "note": "same symbols per image for every codec; pilot-block modem (16 pilots per 256); "
                     "digital = image codec + 5G LDPC (n=1944, 20 BP iterations) + QAM, best MCS per point; "
                     "capacity = image codec at n·C(SNR) error-free bits (Rayleigh: ergodic capacity)",
-            "rows": rows, "mismatch": mismatch}
+            "rows": rows, "mismatch": mismatch, "phy": phy}
 
 
 def measure_thresholds(target: float = 0.02, n_codewords: int = 50, seed: int = 0) -> dict[str, float]:

@@ -40,11 +40,13 @@ def _evidence(r, name: str, gamma: float) -> float:
     return e
 
 
-def run(db_dir: str | Path | None = None, n_scenes: int = 120, seed: int = 0, figure: str | Path | None = None) -> dict:
+def run(db_dir: str | Path | None = None, n_scenes: int = 120, seed: int = 0, figure: str | Path | None = None,
+        device=None) -> dict:
     """Figures on ``n_scenes`` held-out scenes (half with an entity, a quarter with
     another person or animal, a quarter empty). Without ``db_dir`` the example DB is
     built (and calibrated) in a temporary folder. ``figure``: a PNG of the first 12
-    scenes with the true outline (green) and what the guard removed (red)."""
+    scenes with the true outline (green) and what the guard removed (red). ``device``:
+    where the guard's image encoder runs (default CPU)."""
     from ..codec.data import skimage_image
     from ..database import PrivacyDB
     from ..database.distractors import DISTRACTORS, available
@@ -55,7 +57,7 @@ def run(db_dir: str | Path | None = None, n_scenes: int = 120, seed: int = 0, fi
 
     with tempfile.TemporaryDirectory() as tmp:
         db = PrivacyDB.open(db_dir) if db_dir else build_example_db(Path(tmp) / "db")
-        guard = Guard(db)
+        guard = Guard(db, device=device)
         gammas = {e.name: e.threshold for e in db.entities}
         face_path = {e.name: bool(e.faces is not None and len(e.faces)) for e in db.entities}
         names = tuple(n for n in gammas if n in CUTOUTS)

@@ -62,15 +62,15 @@ class OtherIndividual:
         return out
 
 
-def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm") -> dict:
+def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm", device=None) -> dict:
     """Every variant's recovery; ``emb`` float32 ``(N, d)`` are the DB prompts' embeddings."""
     from ..recovery import OpenCVRecovery, PushPullRecovery, RecoveryOptions
     from ..recovery.build import bob_model, db_exemplar
     from ..recovery.diffusion import load_recovery_model
     from ..recovery.generative import DiffusionRecovery
 
-    base = load_recovery_model()
-    tuned = bob_model(db)
+    base = load_recovery_model(device=device)
+    tuned = bob_model(db, device)
     exemplar = db_exemplar(db, emb)
     make = {
         "bob": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb, exemplar=exemplar,
@@ -132,9 +132,10 @@ def _summary(rows: list[dict], snrs, variants) -> dict:
 
 
 def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int = 20, seed: int = 0,
-        variants=VARIANTS, examples: int = 3, scheduler: str = "ddpm") -> dict:
+        variants=VARIANTS, examples: int = 3, scheduler: str = "ddpm", device=None) -> dict:
     """Figures on ``n_scenes`` held-out scenes with an entity, per SNR and variant.
-    ``examples`` scenes' images are kept under ``"_examples"`` for :func:`plot_examples`."""
+    ``examples`` scenes' images are kept under ``"_examples"`` for :func:`plot_examples`.
+    ``device``: where the JSCC, the guard's encoder and the U-Nets run (default CPU)."""
     from ..codec import load_codec
     from ..codec.link import send_jscc
     from ..database.example import build_example_db
@@ -149,14 +150,14 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     from ..metrics.face_judge import FaceJudge
 
     text = default_text_encoder()
-    codec = load_codec()
+    codec = load_codec(device=device)
     with tempfile.TemporaryDirectory() as tmp:
         db = build_example_db(Path(tmp) / "db")
-        guard = Guard(db)
+        guard = Guard(db, device=device)
         judge = FaceJudge(db)
         gammas = {e.name: e.threshold for e in db.entities}
         emb = text.encode([e.prompt for e in db.entities])
-        recs = _recoveries(db, emb, steps, variants, scheduler)
+        recs = _recoveries(db, emb, steps, variants, scheduler, device)
         prompt_emb = dict(zip([e.name for e in db.entities], emb))
         scenes = [s for s in scene_set("heldout", 2 * n_scenes, seed) if s.entity is not None]
         empty = [s for s in scene_set("heldout", 2 * n_scenes, seed + 1) if s.entity is None]

@@ -21,7 +21,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, db, eval, guard, loopback, multitask, radio, train, view  # noqa: F401  (each adds its commands to `cli`)
+    from . import bench, db, doctor, eval, guard, loopback, multitask, radio, train, view  # noqa: F401  (each adds its commands to `cli`)
 
 
 _default_format = warnings.formatwarning

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from .options import device_option
 
 
 @cli.group()
@@ -47,12 +48,13 @@ def bench_phy(json_path, frames, detection_frames, gnuradio_samples) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--figure", "figure", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG of the first 12 scenes: true outline (green), removed pixels (red).")
-def bench_guard(json_path, db_dir, n_scenes, seed, figure) -> None:
+@device_option
+def bench_guard(json_path, db_dir, n_scenes, seed, figure, device) -> None:
     """Guard per entity: TPR, FPR on other people/animals and empty scenes, ROC AUC,
     mask IoU on real silhouettes, time per image, on held-out scenes."""
     from ..bench.guard import run
 
-    _emit(run(db_dir, n_scenes, seed, figure), json_path)
+    _emit(run(db_dir, n_scenes, seed, figure, device=device), json_path)
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -81,8 +83,13 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--design-snr", type=float, default=10.0, show_default=True,
               help="Also run both schemes built for this SNR at other SNRs (AWGN, first k/n).")
 @click.option("--no-mismatch", is_flag=True, help="Skip the design-SNR mismatch rows.")
+@click.option("--phy", "phy_vias", default="software", show_default=True,
+              help="Also send every code through the OFDM PHY at --phy-snr (AWGN, first k/n): software, "
+                   "gnuradio (the sim_channel flowgraph), both comma-separated, or none.")
+@click.option("--phy-snr", type=float, default=10.0, show_default=True)
+@device_option
 def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_codecs, weights, seed,
-                design_snr, no_mismatch) -> None:
+                design_snr, no_mismatch, phy_vias, phy_snr, device) -> None:
     """PSNR/SSIM of softcast, hda, the JSCC, the digital baseline and the capacity bound."""
     from ..bench.codec import plot, run
     from ..channel import CHANNELS
@@ -99,8 +106,13 @@ def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_cod
         if c not in FORMATS:
             raise PrivsemError(f"unknown image codec {c!r} (known: {', '.join(FORMATS)})")
     kn_list = tuple(str(parse_kn(k)) for k in kns.split(","))
+    vias = () if phy_vias.strip() == "none" else tuple(v.strip() for v in phy_vias.split(","))
+    for v in vias:
+        if v not in ("software", "gnuradio"):
+            raise PrivsemError(f"--phy {v!r}: known transports are software, gnuradio (or none)")
     result = run(images_dir, _floats(snrs), kn_list, chans, codecs, weights, seed,
-                 progress=lambda s: click.echo(s, err=True), design_snr=None if no_mismatch else design_snr)
+                 progress=lambda s: click.echo(s, err=True), design_snr=None if no_mismatch else design_snr,
+                 device=device, phy_vias=vias, phy_snr=phy_snr)
     _emit(result, json_path)
     from ..codec.registry import DEFAULT_CODEC
 
@@ -136,8 +148,9 @@ def bench_mcs(json_path, codewords) -> None:
 @click.option("--variants", default=",".join(("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns",
                                                "pushpull", "other")), show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@device_option
 def bench_recovery(json_path, plot_path, examples_path, n_scenes, snrs, channel, steps, scheduler, variants,
-                   seed) -> None:
+                   seed, device) -> None:
     """Bob vs Eve: region PSNR/SSIM, identity recognition, text ablation, classical baselines,
     mask-estimate IoU and the 256×256 recovery time, on held-out entity scenes."""
     from ..bench.recovery import VARIANTS, plot, plot_examples, run
@@ -156,7 +169,7 @@ def bench_recovery(json_path, plot_path, examples_path, n_scenes, snrs, channel,
 
     if scheduler not in SCHEDULERS:
         raise PrivsemError(f"unknown scheduler {scheduler!r} (known: {', '.join(SCHEDULERS)})")
-    result = run(n_scenes, _floats(snrs), channel, steps, seed, vs, scheduler=scheduler)
+    result = run(n_scenes, _floats(snrs), channel, steps, seed, vs, scheduler=scheduler, device=device)
     if examples_path is not None:
         plot_examples(result, examples_path)
     result.pop("_examples")

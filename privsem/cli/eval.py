@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import view_option
+from .options import device_option, view_option
 
 
 @cli.command("eval")
@@ -28,8 +28,10 @@ from .options import view_option
 @click.option("--restart", is_flag=True, help="Discard finished units of an earlier run in --out.")
 @click.option("--report", "report", type=click.Path(path_type=Path), default=None,
               help="Markdown report path (default: OUT/results.md).")
+@device_option
 @view_option("eval")
-def eval_cmd(config, out_dir, workers, transport, codec, joint, dataset, db_photos, restart, report, pub) -> None:
+def eval_cmd(config, out_dir, workers, transport, codec, joint, dataset, db_photos, restart, report, device,
+             pub) -> None:
     """Bob and Eve over an SNR grid with ablations: results.json/.csv, Figs. 4–6, claims."""
     import shlex
 
@@ -38,7 +40,7 @@ def eval_cmd(config, out_dir, workers, transport, codec, joint, dataset, db_phot
 
     cfg = load_config(config, {"workers": workers, "transport": transport, "joint": joint, "codec": codec,
                                "dataset": None if dataset is None else str(dataset), "dataset_db_photos": db_photos})
-    result = run_eval(cfg, out_dir, restart=restart, pub=pub)
+    result = run_eval(cfg, out_dir, restart=restart, pub=pub, device=device)
     md = report or out_dir / "results.md"
     command = " ".join(["privsem eval"] + [f"{k} {shlex.quote(str(v))}" for k, v in
                         (("--config", config), ("--codec", codec), ("--joint", joint), ("--dataset", dataset),

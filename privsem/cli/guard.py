@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from .options import device_option
 
 
 @cli.command()
@@ -14,11 +15,12 @@ from . import cli
 @click.option("--db", "db_dir", required=True, type=click.Path(path_type=Path), help="Privacy DB directory.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
 @click.option("--threshold", type=float, default=None, help="Override every entity's Γ.")
-def guard(image: Path, db_dir: Path, out_dir: Path, threshold: float | None) -> None:
+@device_option
+def guard(image: Path, db_dir: Path, out_dir: Path, threshold: float | None, device) -> None:
     """Find the DB's entities in IMAGE; write mask.png, guarded.png and guard.json."""
     from ..guard.run import run_guard
 
-    report = run_guard(image, db_dir, out_dir, threshold)
+    report = run_guard(image, db_dir, out_dir, threshold, device=device)
     if not report["entities"]:
         click.echo("no entity of the database found; guarded.png is the image unchanged")
     for e in report["entities"]:

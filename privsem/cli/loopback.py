@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import gui_options, recovery_options, view_option
+from .options import device_option, gui_options, recovery_options, view_option
 
 
 @cli.command()
@@ -35,9 +35,10 @@ from .options import gui_options, recovery_options, view_option
                    "so Eve does not learn the outline).")
 @recovery_options
 @gui_options
+@device_option
 @view_option("loopback")
 def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
-             timeout_s, codec_path, kn, open_mask, recovery, gui, gui_hold, pub) -> None:
+             timeout_s, codec_path, kn, open_mask, recovery, gui, gui_hold, device, pub) -> None:
     """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
@@ -45,7 +46,7 @@ def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, imp
                      codec_path=codec_path, via=via, impairments=impairments,
                      design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn, recovery=recovery,
                      seal_mask=not open_mask,
-                     pub=pub, gui=gui, gui_hold=gui_hold)
+                     pub=pub, gui=gui, gui_hold=gui_hold, device=device)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "
                f"mask={100 * g['mask_fraction']:.1f}%")

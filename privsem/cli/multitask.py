@@ -9,6 +9,7 @@ import click
 
 from ..errors import PrivsemError
 from . import cli
+from .options import device_option
 
 _DATA = [click.option("--dataset", default="fashion", show_default=True, help="mnist | fashion | cifar10"),
          click.option("--data-dir", default="", help="Folder with the dataset's files (MNIST IDX, CIFAR-10 python batches).")]
@@ -46,13 +47,15 @@ def multitask() -> None:
 @click.option("--limit", type=int, default=0, help="Use the first N training images (0: all).")
 @click.option("--seed", type=int, default=0)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-def train_cmd(dataset, data_dir, latent_dim, defence, tradeoff, epochs, channel, eve_offset_db, limit, seed, out) -> None:
+@device_option
+def train_cmd(dataset, data_dir, latent_dim, defence, tradeoff, epochs, channel, eve_offset_db, limit, seed, out,
+              device) -> None:
     """Train a legitimate link (+ the transmitter's surrogate Eve) into OUT."""
     from ..multitask.train import TrainConfig, train_and_save
 
     cfg = TrainConfig(dataset=dataset, data_dir=data_dir, latent_dim=latent_dim, defence=defence, tradeoff=tradeoff,
                       epochs=epochs, channel=channel, eve_offset_db=eve_offset_db, limit=limit, seed=seed)
-    info = train_and_save(cfg, out)
+    info = train_and_save(cfg, out, device=device)
     m = info["metrics"]
     click.echo(f"{info['data']}; {m['steps']} steps in {m['train_s']} s; held out at 10 dB: "
                f"accuracy {m['bob_accuracy_10db']:.3f}, PSNR {m['bob_psnr_10db']:.2f} dB → {out}")
@@ -80,9 +83,10 @@ def train_cmd(dataset, data_dir, latent_dim, defence, tradeoff, epochs, channel,
 @click.option("--seed", type=int, default=0)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write {\"rows\": [...]} here.")
 @click.option("--figure", type=click.Path(path_type=Path), default=None, help="Eve/Bob accuracy vs SNR plot (PNG).")
+@device_option
 def eval_cmd(dataset, data_dir, none_link, minmax_link, defences, snr, eve_offset_db, psr_db, channel, transport,
              limit, eve_train_limit, no_adapted, tx_radio, bob_radio, eve_radio, freq, sample_rate, seed, json_path,
-             figure) -> None:
+             figure, device) -> None:
     """Bob's accuracy and PSNR, an adaptive Eve's accuracy, per defence and SNR."""
     from ..multitask.data import describe
     from ..multitask.evaluate import LINK_OF, MultitaskEvalConfig, evaluate
@@ -99,7 +103,7 @@ def eval_cmd(dataset, data_dir, none_link, minmax_link, defences, snr, eve_offse
                               defences=chosen, eve_offset_db=eve_offset_db, channel=channel, transport=transport,
                               limit=limit, eve_train_limit=eve_train_limit, adapted=not no_adapted,
                               perturbation=PerturbationConfig(psr_db=psr_db), radio=radio, seed=seed)
-    rows = evaluate(cfg)
+    rows = evaluate(cfg, device=device)
     click.echo(f"{'defence':<13}{'SNR':>5}{'Bob acc':>9}{'Bob PSNR':>10}{'Eve acc':>9}{'Eve adapted':>13}")
     for r in rows:
         ad = "-" if r["eve_accuracy_adapted"] is None else f"{r['eve_accuracy_adapted']:.3f}"
@@ -123,7 +127,8 @@ def eval_cmd(dataset, data_dir, none_link, minmax_link, defences, snr, eve_offse
 @click.option("--quick", is_flag=True, help="A small run (MNIST, 1 000 training images, d ∈ {4, 16}, one SNR, λ and PSR).")
 @click.option("--redo", default="", help="Comma list of experiments to recompute, keeping the other rows of "
               "OUT/results.json: latent_dim, defences, tradeoff, psr, random_noise_baseline, phy.")
-def experiments_cmd(out, report, quick, redo) -> None:
+@device_option
+def experiments_cmd(out, report, quick, redo, device) -> None:
     """Everything behind the second scheme's section of docs/results.md."""
     from ..multitask.experiments import ExperimentPlan, markdown, run_experiments, targets, write_section
 
@@ -132,7 +137,8 @@ def experiments_cmd(out, report, quick, redo) -> None:
         plan = ExperimentPlan(datasets=("mnist",), dims=(4, 16), snrs=(10.0,), epochs={"mnist": 3}, limit=1000,
                               tradeoffs=(0.1,), psrs=(0.0,),
                               test_limit=500, phy_check=("model", "software"), phy_test_limit=300)
-    result = run_experiments(out, plan, redo=tuple(e.strip() for e in redo.split(",") if e.strip()) or None)
+    result = run_experiments(out, plan, redo=tuple(e.strip() for e in redo.split(",") if e.strip()) or None,
+                             device=device)
     for t in targets(result["rows"]):
         click.echo(f"{'met' if t['met'] else 'MISSED':>6}  {t['target']}: {t['ours']}")
     md = report or out / "results.md"

@@ -53,6 +53,48 @@ def recovery_options(f):
     return wrapper
 
 
+def device_option(f):
+    """``--device auto|cpu|cuda|cuda:N|mps`` (also ``$PRIVSEM_DEVICE``; the flag wins;
+    default cpu): the command gets a ``device`` keyword, a checked :class:`torch.device`
+    (:func:`~privsem.device.resolve_device`; an unknown or absent device is one line)."""
+    import functools
+
+    @click.option("--device", "device", default=None, envvar="PRIVSEM_DEVICE", show_envvar=True,
+                  metavar="auto|cpu|cuda|cuda:N|mps",
+                  help="Where the neural networks run [cpu]; auto: CUDA, else MPS, else CPU. "
+                       "The PHY, channels, softcast/hda and OpenCV stay on the CPU (docs/scale.md).")
+    @functools.wraps(f)
+    def wrapper(*args, device, **kw):
+        from ..device import ENV, resolve_device
+
+        source = click.get_current_context().get_parameter_source("device")
+        where = ENV if source == click.core.ParameterSource.ENVIRONMENT else "--device"
+        return f(*args, device=resolve_device(device or "cpu", where), **kw)
+
+    return wrapper
+
+
+def train_options(f):
+    """``--device``, ``--amp bf16|fp16`` and ``--accum N`` for the trainers: a
+    ``train_opts`` keyword holding :class:`~privsem.training.TrainOptions` (fp16 needs
+    CUDA; bf16 also runs on the CPU)."""
+    import functools
+
+    @click.option("--amp", "amp", default=None, metavar="bf16|fp16",
+                  help="Mixed precision (torch.autocast): bf16, or fp16 with a gradient scaler (CUDA only). "
+                       "Default: float32.")
+    @click.option("--accum", "accum", type=int, default=1, show_default=True,
+                  help="Gradient accumulation: micro-batches per optimizer step (--batch stays the crops per "
+                       "step, split over the processes and the micro-batches).")
+    @functools.wraps(f)
+    def wrapper(*args, amp, accum, device, **kw):
+        from ..training import TrainOptions
+
+        return f(*args, train_opts=TrainOptions.make(device, amp, accum), **kw)
+
+    return device_option(wrapper)
+
+
 def view_option(command: str):
     """``--view [ENDPOINT]``: publish the run to ``privsem view`` (default endpoint
     :data:`~privsem.view.events.DEFAULT_EVENTS`; also ``$PRIVSEM_VIEW``). The command gets

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import gui_options, recovery_options, view_option
+from .options import device_option, gui_options, recovery_options, view_option
 
 
 @cli.command()
@@ -30,15 +30,16 @@ from .options import gui_options, recovery_options, view_option
 @click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Seconds to wait for the ZMQ peer to take the samples.")
+@device_option
 def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, sample_rate, center_freq,
-       send_embedding, codec, kn, open_mask, radio, gain, timeout_s) -> None:
+       send_embedding, codec, kn, open_mask, radio, gain, timeout_s, device) -> None:
     """Guard, encode and frame IMAGE; send it over ZMQ or write it as SigMF."""
     from ..txrx import send
 
     info = send(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, sample_rate, center_freq,
                 send_embedding, timeout_s, repeat,
                 on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain,
-                kn=kn, codec=codec, seal_mask=not open_mask)
+                kn=kn, codec=codec, seal_mask=not open_mask, device=device)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
                f"→ {where}; entity removed: {info['entity_removed']}")
@@ -67,15 +68,16 @@ def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, samp
               help="DB used only to score against --reference (Eve; Bob scores with --db). Never used to decode.")
 @recovery_options
 @gui_options
+@device_option
 @view_option("rx")
 def rx(role, db_dir, zmq_endpoint, iq_path, out_dir, timeout_s, idle_s, messages, record, sample_rate, radio,
-       center_freq, gain, reference, score_db, recovery, gui, gui_hold, pub) -> None:
+       center_freq, gain, reference, score_db, recovery, gui, gui_hold, device, pub) -> None:
     """Receive, decode and recover; write the image(s) and report.json to --out."""
     from ..txrx import receive
 
     r = receive(role, out_dir, db_dir, zmq_endpoint, iq_path, timeout_s, idle_s, messages, record, sample_rate,
                 radio=radio, center_freq=center_freq, gain=gain, recovery_opts=recovery, reference=reference,
-                score_db=score_db, pub=pub, gui=gui, gui_hold=gui_hold)
+                score_db=score_db, pub=pub, gui=gui, gui_hold=gui_hold, device=device)
     for m in r["messages"]:
         click.echo(f"{role}: message {m['msg_id']} {m['shape'][0]}×{m['shape'][1]}: frames "
                    f"{m['frames_received']}/{m['frames_sent']} (lost {m['frames_lost']}), "

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from .options import device_option, train_options
 
 FINETUNE_STEPS = 300  # 1.75 s a step at batch 16 on 2 cores: a new DB entity is Bob's in under 10 min
 
@@ -37,10 +38,13 @@ def train() -> None:
 @click.option("--lr", type=float, default=2e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT's .ckpt.")
-def train_codec_cmd(out, data_dir, steps, batch, crop, width, depth, c_out, rates, lr, seed, resume) -> None:
+@train_options
+def train_codec_cmd(out, data_dir, steps, batch, crop, width, depth, c_out, rates, lr, seed, resume,
+                    train_opts) -> None:
     """Train the JSCC over AWGN and Rayleigh fading, 0–20 dB; print held-out PSNR.
 
     Multi-process: torchrun --standalone --nproc_per_node 2 -m privsem train codec ...
+    (NCCL with --device cuda, one GPU per process; see docs/scale.md)
     """
     from ..codec.train import CodecTrainConfig, train_codec
     from ..errors import PrivsemError
@@ -52,7 +56,7 @@ def train_codec_cmd(out, data_dir, steps, batch, crop, width, depth, c_out, rate
     cfg = CodecTrainConfig(width=width, depth=depth, c_out=c_out, rates=ms, crop=crop, batch=batch,
                            steps=steps, lr=lr, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    metrics = train_codec(out, cfg, data_dir=data_dir, resume=resume)
+    metrics = train_codec(out, cfg, data_dir=data_dir, resume=resume, opts=train_opts)
     if metrics:
         click.echo(json.dumps(metrics))
 
@@ -76,7 +80,7 @@ def _recovery_options(f):
         click.option("--resume", is_flag=True, help="Continue from OUT's .ckpt."),
     ]):
         f = opt(f)
-    return f
+    return train_options(f)
 
 
 @train_recovery_group.command("base")
@@ -85,7 +89,7 @@ def _recovery_options(f):
 @click.option("--resolution", type=int, default=96, show_default=True, help="Tile side in pixels (multiple of 8).")
 @click.option("--channels", default="32,64,128,128", show_default=True, help="U-Net block widths.")
 @_recovery_options
-def train_recovery_base_cmd(out, resolution, channels, steps, batch, lr, cond_drop, seed, resume) -> None:
+def train_recovery_base_cmd(out, resolution, channels, steps, batch, lr, cond_drop, seed, resume, train_opts) -> None:
     """Train the base recovery U-Net on generic pictures (never the DB's)."""
     from ..errors import PrivsemError
     from ..recovery.diffusion import RecoveryModelConfig
@@ -102,7 +106,7 @@ def train_recovery_base_cmd(out, resolution, channels, steps, batch, lr, cond_dr
     tcfg = RecoveryTrainConfig(steps=steps or 8000, batch=batch, lr=lr or 3e-4, cond_drop=cond_drop, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     factory = base_sampler_factory(default_text_encoder(), resolution, tcfg.blob_fraction)
-    summary = train_recovery(out, factory, tcfg, "base", mcfg=mcfg, resume=resume)
+    summary = train_recovery(out, factory, tcfg, "base", mcfg=mcfg, resume=resume, opts=train_opts)
     if summary:
         click.echo(json.dumps(summary))
 
@@ -119,7 +123,7 @@ def train_recovery_base_cmd(out, resolution, channels, steps, batch, lr, cond_dr
               help="Fine-tune a local Stable Diffusion inpainting checkpoint (diffusers folder) instead.")
 @_recovery_options
 def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path, steps, batch, lr, cond_drop,
-                                seed, resume) -> None:
+                                seed, resume, train_opts) -> None:
     """Algorithm 2: fine-tune on the DB's sample images and prompts; installs the result
     into the DB (recovery/finetuned.safetensors, sha256 in its manifest)."""
     from ..database import PrivacyDB
@@ -135,7 +139,7 @@ def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path,
         from ..recovery.sd import finetune_sd
 
         target = out or db.root / db.SD_RECOVERY
-        summary = finetune_sd(sd_path, db, target, tcfg, resume=resume)
+        summary = finetune_sd(sd_path, db, target, tcfg, resume=resume, opts=train_opts)
         if target.resolve() == (db.root / db.SD_RECOVERY).resolve():
             db.set_sd_recovery()
         click.echo(json.dumps(summary))
@@ -149,7 +153,7 @@ def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path,
     target.parent.mkdir(parents=True, exist_ok=True)
     factory = finetune_sampler_factory(db, text, base.config.resolution,
                                        tcfg.blob_fraction, prior_fraction)
-    summary = train_recovery(target, factory, tcfg, "finetune", init=base, resume=resume,
+    summary = train_recovery(target, factory, tcfg, "finetune", init=base, resume=resume, opts=train_opts,
                              meta={"db_fingerprint": db.fingerprint(),
                                    "entities": [e.name for e in db.entities]})
     if summary:
@@ -170,7 +174,9 @@ def train_recovery_finetune_cmd(db_dir, base_path, out, prior_fraction, sd_path,
 @click.option("--scenes", "n_scenes", type=int, default=48, show_default=True, help="Calibration scenes to train on.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/joint.ckpt.")
-def train_joint_cmd(db_dir, out, steps, batch, tau_db, p_max, leak_weight, n_scenes, seed, resume) -> None:
+@train_options
+def train_joint_cmd(db_dir, out, steps, batch, tau_db, p_max, leak_weight, n_scenes, seed, resume,
+                    train_opts) -> None:
     """Algorithm 3: guard margin, JSCC and Bob's recovery end to end on L_a + w·f.
 
     Compare with the separate parts: privsem eval with `joint = "OUT"` in the config."""
@@ -182,10 +188,44 @@ def train_joint_cmd(db_dir, out, steps, batch, tau_db, p_max, leak_weight, n_sce
                            "−10 ≤ --tau ≤ 30")
     cfg = JointConfig(steps=steps, batch=batch, tau_db=tau_db, p_max=p_max, leak_weight=leak_weight,
                       n_scenes=n_scenes, seed=seed)
-    r = train_joint(out, db_dir, cfg, resume=resume)
+    r = train_joint(out, db_dir, cfg, resume=resume, opts=train_opts)
     for split in ("train", "heldout"):
         b, a = (r["before"] or {}).get(split, {}), r["after"][split]
         click.echo(f"{split}: L_a {b.get('l_a', float('nan')):.4f} → {a['l_a']:.4f}, "
                    f"f soft {b.get('f_soft', float('nan')):.3f} → {a['f_soft']:.3f}, "
                    f"f hard {b.get('f_hard', float('nan')):.3f} → {a['f_hard']:.3f}")
     click.echo(f"guard margins (tile px): {r['margin_tile_px']} → {out}")
+
+
+@train.command("refine")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("models/softcast_refine.safetensors"), show_default=True,
+              help="Weights to write; the resumable checkpoint goes beside it as .ckpt.")
+@click.option("--steps", type=int, default=3000, show_default=True)
+@click.option("--batch", type=int, default=16, show_default=True, help="128² crops per step.")
+@click.option("--pool", type=int, default=240, show_default=True,
+              help="(estimate, original) pairs kept; one is replaced every --refresh-every steps.")
+@click.option("--refresh-every", type=int, default=2, show_default=True)
+@click.option("--width", type=int, default=32, show_default=True, help="Conv channels.")
+@click.option("--depth", type=int, default=6, show_default=True, help="Conv layers (at half resolution).")
+@click.option("--coarse", type=int, default=0, show_default=True,
+              help="Conv layers of a quarter-resolution branch (0: none).")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT's .ckpt.")
+@device_option
+def train_refine_cmd(out, steps, batch, pool, refresh_every, width, depth, coarse, lr, seed, resume, device) -> None:
+    """Train softcast's learned refinement after the LMMSE estimate on photos that are
+    never benchmark images (Debian's wallpapers and libjxl test photos, see
+    privsem.codec.photos); print held-out PSNR with and without it."""
+    from ..codec.refine import RefineConfig
+    from ..codec.refine_train import RefineTrainConfig, train_refiner
+    from ..errors import PrivsemError
+
+    if min(steps, batch, pool, refresh_every, width) < 1 or depth < 3 or coarse < 0:
+        raise PrivsemError("need --steps, --batch, --pool, --refresh-every, --width ≥ 1, --depth ≥ 3, --coarse ≥ 0")
+    cfg = RefineTrainConfig(steps=steps, batch=batch, pool=pool, refresh_every=refresh_every, lr=lr, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    metrics = train_refiner(out, cfg, RefineConfig(width=width, depth=depth, coarse=coarse), resume=resume,
+                            device=device)
+    click.echo(json.dumps(metrics))

@@ -55,12 +55,18 @@ class JSCCCodec(Codec):
     Args:
         config: ``width``, ``c_out``, ``depth``, ``rates`` (list of ``m``),
             ``snr_min_db``, ``snr_max_db``.
+        device: where encoder and decoder run (default: the CPU). ``encode`` and
+            ``decode`` still take and give numpy arrays: one copy each way per call.
     """
 
     name = "jscc"
 
-    def __init__(self, encoder: JSCCEncoder, decoder: JSCCDecoder, config: dict, m: int | None = None) -> None:
-        self.encoder, self.decoder = encoder.eval(), decoder.eval()
+    def __init__(self, encoder: JSCCEncoder, decoder: JSCCDecoder, config: dict, m: int | None = None,
+                 device=None) -> None:
+        from ..device import as_device
+
+        self.device = as_device(device)
+        self.encoder, self.decoder = encoder.to(self.device).eval(), decoder.to(self.device).eval()
         self.config = config
         self.c_out = int(config["c_out"])
         self.rates = tuple(int(r) for r in config.get("rates", [self.c_out // 2]))
@@ -86,7 +92,7 @@ class JSCCCodec(Codec):
         want = parse_kn(kn)
         for m in self.rates:
             if kn_of(m) == want:
-                view = JSCCCodec(self.encoder, self.decoder, self.config, m)
+                view = JSCCCodec(self.encoder, self.decoder, self.config, m, self.device)
                 view._warned = self._warned
                 return view
         raise PrivsemError(f"this codec offers k/n {', '.join(map(str, self.kn_choices))}, not {want}")
@@ -118,26 +124,26 @@ class JSCCCodec(Codec):
     @torch.inference_mode()
     def encode(self, img: np.ndarray, snr_db: float) -> np.ndarray:
         self._check_snr(snr_db)
-        x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+        x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).to(self.device)
         h, w = x.shape[-2:]
         ph, pw = (-h) % DOWNSCALE, (-w) % DOWNSCALE
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        snr = torch.full((x.shape[0],), float(snr_db))
-        return to_symbols(self.encoder(x, snr), self.m).numpy().astype(np.complex64)
+        snr = torch.full((x.shape[0],), float(snr_db), device=self.device)
+        return to_symbols(self.encoder(x, snr), self.m).cpu().numpy().astype(np.complex64)
 
     @torch.inference_mode()
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int]) -> np.ndarray:
         self._check_snr(snr_db)
         m = self.rate_of(y.shape[-1], shape)
         lh, lw = self._latent_hw(shape)
-        s = torch.from_numpy(np.ascontiguousarray(y, dtype=np.complex64))
+        s = torch.from_numpy(np.ascontiguousarray(y, dtype=np.complex64)).to(self.device)
         z = from_symbols(s, self.c_out, lh, lw)
-        snr = torch.full((s.shape[0],), float(snr_db))
-        frac = torch.full((s.shape[0],), m / (self.c_out // 2))
+        snr = torch.full((s.shape[0],), float(snr_db), device=self.device)
+        frac = torch.full((s.shape[0],), m / (self.c_out // 2), device=self.device)
         out = self.decoder(z, snr, frac)[..., : shape[0], : shape[1]]
-        return out.numpy().astype(np.float32)
+        return out.cpu().numpy().astype(np.float32)
 
 
 def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], prefix: str, source: str) -> None:
@@ -155,19 +161,22 @@ def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], prefix: 
     module.load_state_dict(got)
 
 
-def codec_from_state(state: dict[str, torch.Tensor], config: dict, source: str = "JSCC weights") -> JSCCCodec:
-    """Build a :class:`JSCCCodec` from a flat state dict (``encoder.*``, ``decoder.*``);
-    a tensor of the wrong shape or name is refused with a :class:`PrivsemError`."""
+def codec_from_state(state: dict[str, torch.Tensor], config: dict, source: str = "JSCC weights",
+                     device=None) -> JSCCCodec:
+    """Build a :class:`JSCCCodec` on ``device`` (default CPU) from a flat state dict
+    (``encoder.*``, ``decoder.*``, on any device); a tensor of the wrong shape or name is
+    refused with a :class:`PrivsemError`."""
     width, c_out, depth = int(config["width"]), int(config["c_out"]), int(config.get("depth", 5))
     enc, dec = JSCCEncoder(width, c_out, depth), JSCCDecoder(width, c_out, depth)
     _load_part(enc, state, "encoder.", source)
     _load_part(dec, state, "decoder.", source)
-    return JSCCCodec(enc, dec, config)
+    return JSCCCodec(enc, dec, config, device=device)
 
 
-def load_codec(path: str | Path | None = None, kn: str | None = None) -> JSCCCodec:
+def load_codec(path: str | Path | None = None, kn: str | None = None, device=None) -> JSCCCodec:
     """The committed JSCC for ``kn`` (default 1/6; verified by sha256), or a user's
-    safetensors file at ``kn`` (default: the largest ratio it offers)."""
+    safetensors file at ``kn`` (default: the largest ratio it offers), on ``device``
+    (default CPU; the file is read on the CPU and the weights moved once)."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -196,5 +205,5 @@ def load_codec(path: str | Path | None = None, kn: str | None = None) -> JSCCCod
         int(config["width"]), int(config["c_out"])
     except (KeyError, ValueError, TypeError) as e:
         raise PrivsemError(f"{file}: not a privsem JSCC checkpoint (no valid config: {e.__class__.__name__})") from None
-    codec = codec_from_state(state, config, source=str(file))
+    codec = codec_from_state(state, config, source=str(file), device=device)
     return codec.at(kn) if kn is not None else codec

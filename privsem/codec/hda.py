@@ -58,11 +58,12 @@ class HybridCodec(ChannelUseBudget, Codec):
 
     name = "hda"
     uses_side = True
+    decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True
 
     def __init__(self, kn: str | Fraction = "1/6") -> None:
         self.kn = parse_kn(kn)
-        self.analog = SoftCastCodec(kn)
+        self.analog = SoftCastCodec(kn, refiner=None)  # the residual is not a photo: no refinement
         self.digital = SeparatedCodec(IMAGE_CODEC, kn)
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []

@@ -14,9 +14,10 @@ DEFAULT_CODEC = "softcast"  # the winner of `privsem bench codec` (docs/bench_co
 DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
 
 
-def make_codec(name: str, kn: str | None = None, path: str | Path | None = None):
+def make_codec(name: str, kn: str | None = None, path: str | Path | None = None, device=None):
     """The codec ``name`` at bandwidth ratio ``kn`` (default 1/6). ``path``: the user's
-    JSCC weights (``jscc`` only).
+    JSCC weights (``jscc`` only). ``device``: where the JSCC's networks run (default
+    CPU); softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
 
     Raises:
         PrivsemError: an unknown name, or ``path`` with a codec that has no weights."""
@@ -27,7 +28,7 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None)
     if path is not None and name != "jscc":
         raise PrivsemError(f"--codec {name} has no weights to load; a weights file is for --codec jscc")
     if name == "jscc":
-        return load_codec(path, kn)
+        return load_codec(path, kn, device=device)
     if name == "softcast":
         from .softcast import SoftCastCodec
 
@@ -41,17 +42,18 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None)
     return SeparatedCodec(DIGITAL_IMAGE_CODEC, kn or "1/6")
 
 
-def resolve_codec(spec: str | Path | None = None, kn: str | None = None):
+def resolve_codec(spec: str | Path | None = None, kn: str | None = None, device=None):
     """What ``--codec`` names: None for :data:`DEFAULT_CODEC`, a name of :data:`CODECS`,
-    or a path to a JSCC weights file (the learned code with the user's weights)."""
+    or a path to a JSCC weights file (the learned code with the user's weights), with
+    the JSCC on ``device`` (default CPU)."""
     if spec is None:
-        return make_codec(DEFAULT_CODEC, kn)
+        return make_codec(DEFAULT_CODEC, kn, device=device)
     if str(spec) in CODECS:
-        return make_codec(str(spec), kn)
+        return make_codec(str(spec), kn, device=device)
     p = Path(spec)
     if p.suffix != ".safetensors" and not p.is_file():
         raise PrivsemError(f"--codec {spec}: neither a codec ({', '.join(CODECS)}) nor a JSCC weights file")
-    return make_codec("jscc", kn, p)
+    return make_codec("jscc", kn, p, device=device)
 
 
 def kn_from_symbols(n: int, shape: tuple[int, int]) -> Fraction:
@@ -62,9 +64,10 @@ def kn_from_symbols(n: int, shape: tuple[int, int]) -> Fraction:
     return Fraction(n, channel_uses(shape, Fraction(1))).limit_denominator(1000)
 
 
-def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None):
+def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None, device=None):
     """The codec a receiver needs for a message: ``current`` if it is that codec, else
-    one built from the header's codec id at the k/n its symbol count implies.
+    one built from the header's codec id at the k/n its symbol count implies (a JSCC on
+    ``device``, default CPU).
 
     Raises:
         PrivsemError: a codec id this privsem does not know or cannot decode here."""
@@ -75,4 +78,4 @@ def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None
     if name not in CODECS:
         raise PrivsemError(f"message uses codec id {codec_id} ({name or 'unknown'}), which this receiver "
                            "cannot decode")
-    return make_codec(name, str(kn_from_symbols(n, shape)))
+    return make_codec(name, str(kn_from_symbols(n, shape)), device=device)

@@ -150,6 +150,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
 
     name = "digital"
     uses_side = True
+    decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
 
     def __init__(self, image_codec: str = "jpeg", kn: str | Fraction = "1/6", mcs: str | None = None) -> None:
         if image_codec not in FORMATS:

@@ -58,6 +58,7 @@ FLAG_SEALED = 2  # ... sealed with the DB key (AES-256-GCM): only Bob reads it
 SEAL_INFO = b"privsem-mask-seal-1"
 MASK_SIDE = 128  # the mask is sent on a grid of at most this many cells on its long side
 MAX_META_CW = 127  # the header byte holds the codeword count in 7 bits
+QUICK_ITERATIONS = 5  # the metadata's first LDPC try; 20 when its CRC fails
 SPREAD = 32  # analog symbols per Walsh–Hadamard group: each coefficient rides on 32 scattered symbols
 
 
@@ -246,6 +247,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     Args:
         kn: bandwidth ratio (complex symbols per real pixel value), e.g. ``"1/6"``.
+        refiner: the learned refinement applied after the LMMSE estimate
+            (:mod:`privsem.codec.refine`): ``"default"`` the committed one when it is
+            installed, None plain LMMSE, or a :class:`~privsem.codec.refine.RefineNet`.
 
     ``encode(img float32 (B,3,H,W) in [0,1], snr_db) -> complex64 (B, n)`` at unit mean
     power; ``snr_db`` is the SNR the link is built for (it sets the metadata's code
@@ -259,16 +263,22 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     name = "softcast"
     uses_side = True  # the frame header's mcs byte carries the metadata's code
+    decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True  # encode(mask=...) sends the removed region; decode returns it in last_mask
 
-    def __init__(self, kn: str | Fraction = "1/6") -> None:
+    def __init__(self, kn: str | Fraction = "1/6", refiner="default") -> None:
         self.kn = parse_kn(kn)
+        if isinstance(refiner, str) and refiner == "default":
+            from .refine import default_refiner
+
+            refiner = default_refiner()
+        self.refiner = refiner
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
         self.last_mask: list = []
 
     def at(self, kn) -> SoftCastCodec:
-        return SoftCastCodec(kn)
+        return SoftCastCodec(kn, self.refiner)
 
     def layout(self, shape: tuple[int, int], side: int, n: int | None = None) -> Layout:
         """The :class:`Layout` for ``shape``, a header byte ``side`` and ``n`` symbols
@@ -414,7 +424,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         raw = np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32)
         bits[: raw.size] = raw
         coded = ldpc_encode(bits.reshape(lay.meta_cw, lay.meta_k), lay.meta_k, LDPC_N).reshape(-1)
-        return qam_map(coded, 2)
+        # codewords interleaved symbol by symbol: a lost frame erases a share of every
+        # codeword (which LDPC repairs), not whole codewords
+        return qam_map(coded, 2).reshape(lay.meta_cw, -1).T.reshape(-1)
 
     # -- receiver --------------------------------------------------------------------
 
@@ -423,9 +435,18 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         """(colour means, power trim, chunk bytes, mask bool (H, W) or None, sealed) from
         the metadata symbols, or None when the metadata does not check out. A sealed
         mask is read only with the ``seal_key`` it was sealed with."""
-        llr = qam_llr(sym, no.astype(np.float32), 2)
-        bits = ldpc_decode(llr.reshape(lay.meta_cw, LDPC_N), lay.meta_k, LDPC_N).reshape(-1)
-        data = np.packbits(bits).tobytes()
+        sym, no = (a.reshape(-1, lay.meta_cw).T.reshape(-1) for a in (sym, no))  # undo the interleave
+        llr = qam_llr(sym, no.astype(np.float32), 2).reshape(lay.meta_cw, LDPC_N)
+        for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: most links need few iterations
+            bits = ldpc_decode(llr, lay.meta_k, LDPC_N, num_iter).reshape(-1)
+            meta = SoftCastCodec._parse_meta(lay, np.packbits(bits).tobytes(), seal_key)
+            if meta is not None:
+                return meta
+        return None
+
+    @staticmethod
+    def _parse_meta(lay: Layout, data: bytes, seal_key: bytes | None):
+        """:meth:`_read_meta` after the LDPC decoder: the fields, or None."""
         crc, body = data[:CRC_BYTES], data[CRC_BYTES:]
         head, rest = body[:HEAD_BYTES], body[HEAD_BYTES:]
         n_chunks = lay.sizes.size
@@ -468,6 +489,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             est, hole = self.decode_one(yb, nob, shape, sides[b], seal_key)
             if est is not None:
                 out[b] = np.clip(est, 0, 1)
+                if self.refiner is not None:
+                    from .refine import refine
+
+                    out[b] = refine(self.refiner, out[b], snr_db, float(self.kn))
             self.last_ok.append(est is not None)
             self.last_mask.append(hole)
         return out

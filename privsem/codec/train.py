@@ -7,9 +7,12 @@ beyond its ratio are dropped), so one set of weights serves 1/6, 1/12 and 1/24.
 Resumable: the checkpoint (safetensors) holds the model, the Adam state and the step.
 The exported file holds the model, its config and held-out metrics.
 
-Distributed: under ``torchrun --nproc_per_node N`` (gloo on CPU) each process trains on
-``batch / N`` crops and DistributedDataParallel averages the gradients; rank 0 writes
-the files.
+Distributed: under ``torchrun --nproc_per_node N`` (NCCL on CUDA, gloo on the CPU) each
+process trains on ``batch / N`` crops (``batch / (N · accum)`` per micro-batch) and
+DistributedDataParallel averages the gradients; rank 0 writes the files. The
+checkpoint records the world size and the global batch: a resume on another number of
+processes keeps the global batch and the schedule. ``opts``
+(:class:`~privsem.training.TrainOptions`): device, mixed precision, accumulation.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..training import (check_replicas, cosine_lr, distributed, load_optimizer_tensors, optimizer_tensors,
-                        start_step, stream_seed)
+from ..device import randn
+from ..training import (TrainOptions, accumulate, check_replicas, checkpoint_meta, cosine_lr, ddp, distributed,
+                        load_optimizer_tensors, optimizer_step, optimizer_tensors, rank_device, resume_batch,
+                        start_step, stream_seed, world_size)
 from ..errors import PrivsemError
 from .base import FORMAT, JSCCCodec, _load_part, codec_from_state
 from .data import CropSampler, default_images, folder_images
@@ -54,9 +59,9 @@ class CodecTrainConfig:
     seed: int = 0
 
 
-def _cn(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-    """Circular complex Gaussian, unit variance."""
-    return torch.complex(torch.randn(shape, generator=gen), torch.randn(shape, generator=gen)) / np.sqrt(2)
+def _cn(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    """Circular complex Gaussian, unit variance, drawn from ``gen`` and put on ``device``."""
+    return torch.complex(randn(shape, gen, device), randn(shape, gen, device)) / np.sqrt(2)
 
 
 def simulate_channel(s: torch.Tensor, snr_db: torch.Tensor, rayleigh: torch.Tensor,
@@ -66,14 +71,17 @@ def simulate_channel(s: torch.Tensor, snr_db: torch.Tensor, rayleigh: torch.Tens
     variance ``N0 / n_pilots``) and the MMSE equalizer the PHY applies.
     ``s`` complex64 ``(B, n)`` → equalized complex64 ``(B, n)``; with ``with_gain`` also
     the equalizer's gain on the signal as the receiver estimates it, |ĥ|²/(|ĥ|²+N0),
-    float32 ``(B, n)``."""
+    float32 ``(B, n)``. Runs on ``s``'s device (``snr_db`` and ``rayleigh`` there too);
+    the noise comes from ``gen`` (a CPU stream: the same draws on every device)."""
     b, n = s.shape
+    dev = s.device
     no = 10.0 ** (-snr_db / 10.0)
     n_blocks = -(-n // coherence)
-    h = torch.where(rayleigh[:, None], _cn((b, n_blocks), gen), torch.ones(b, n_blocks, dtype=torch.complex64))
-    h_hat = h + _cn((b, n_blocks), gen) * torch.sqrt(no / n_pilots)[:, None]
+    h = torch.where(rayleigh[:, None], _cn((b, n_blocks), gen, dev),
+                    torch.ones(b, n_blocks, dtype=torch.complex64, device=dev))
+    h_hat = h + _cn((b, n_blocks), gen, dev) * torch.sqrt(no / n_pilots)[:, None]
     h, h_hat = (t.repeat_interleave(coherence, dim=1)[:, :n] for t in (h, h_hat))
-    y = h * s + _cn((b, n), gen) * torch.sqrt(no)[:, None]
+    y = h * s + _cn((b, n), gen, dev) * torch.sqrt(no)[:, None]
     eq = torch.conj(h_hat) * y / (h_hat.abs() ** 2 + no[:, None])
     if with_gain:
         return eq, h_hat.abs() ** 2 / (h_hat.abs() ** 2 + no[:, None])
@@ -93,9 +101,9 @@ class _Link(torch.nn.Module):
         normalizes), so without this term it drifts to ~1e6 and the encoder's gradients
         vanish: the model then decodes the same blur at every rate and SNR."""
         cfg = self.cfg
-        z = self.enc(x, snr)
+        z = self.enc(x, snr).float()  # the channel in float32 (a no-op without autocast)
         b, c, h, w = z.shape
-        keep = (torch.arange(c // 2)[None, :] < m[:, None]).to(z.dtype)  # (B, c/2) channels sent
+        keep = (torch.arange(c // 2, device=z.device)[None, :] < m[:, None]).to(z.dtype)  # (B, c/2) channels sent
         p = (z[:, 0::2] ** 2 + z[:, 1::2] ** 2).mean(dim=(2, 3))  # power per complex channel
         power = ((p * keep).sum(1) / keep.sum(1)).clamp_min(1e-12)  # over the prefix sent
         scale = power.log().pow(2).mean()
@@ -112,15 +120,15 @@ def _model_state(enc, dec) -> dict[str, torch.Tensor]:
 
 
 def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_optimizer: bool,
-          extra: dict | None = None) -> None:
+          extra: dict | None = None, scale: dict | None = None) -> None:
     tensors = _model_state(enc, dec)
     if with_optimizer:
         tensors |= optimizer_tensors(opt)
-    meta = {"config": json.dumps(asdict(cfg)), "step": str(step), "format": FORMAT}
+    meta = {"config": json.dumps(asdict(cfg)), "step": str(step), "format": FORMAT} | (scale or {})
     if extra:
         meta["metrics"] = json.dumps(extra)
     tmp = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=meta)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=meta)
     tmp.replace(path)
 
 
@@ -157,56 +165,67 @@ def _resume(ckpt: Path, enc, dec, opt) -> int:
 
 
 def train_codec(out: Path, cfg: CodecTrainConfig, data_dir: Path | None = None,
-                resume: bool = False, checkpoint_every: int = 500) -> dict[str, float]:
+                resume: bool = False, checkpoint_every: int = 500,
+                opts: TrainOptions | None = None) -> dict[str, float]:
     """Train and write ``out`` (model + config + metrics) and ``out.ckpt`` (resumable).
-    Returns held-out metrics (rank 0; other ranks return ``{}``)."""
-    rank, world = distributed()
-    if cfg.batch % world:
-        raise PrivsemError(f"--batch {cfg.batch} does not split over {world} processes")
+    Returns held-out metrics (rank 0; other ranks return ``{}``). ``opts``: device,
+    ``amp``, ``accum`` (default: float32 on the CPU, one micro-batch). The exported
+    model's tensors are on the CPU whatever the device; the held-out metrics run there
+    too (the PHY is numpy)."""
+    opts = opts or TrainOptions()
     if not cfg.rates or max(cfg.rates) > cfg.c_out // 2 or min(cfg.rates) < 1:
         raise PrivsemError(f"rates {list(cfg.rates)} must lie in 1..{cfg.c_out // 2} (c_out/2)")
+    ckpt = out.with_suffix(".ckpt")
+    cfg.batch = resume_batch(ckpt, resume, cfg.batch, world_size(), opts.accum)
+    rank, world = distributed(opts.device)
+    device = rank_device(opts.device)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     train_imgs = folder_images(data_dir, "train") if data_dir else default_images("train")
     held = folder_images(data_dir, "heldout") if data_dir else default_images("heldout")
     enc, dec = JSCCEncoder(cfg.width, cfg.c_out, cfg.depth), JSCCDecoder(cfg.width, cfg.c_out, cfg.depth)
-    link = _Link(enc, dec, cfg)
+    link = _Link(enc, dec, cfg).to(device)
     opt = torch.optim.Adam(link.parameters(), lr=cfg.lr)
-    ckpt = out.with_suffix(".ckpt")
     step = start_step(ckpt, resume, lambda c: _resume(c, enc, dec, opt))
-    model = torch.nn.parallel.DistributedDataParallel(link) if world > 1 else link
+    model = ddp(link, device, world)
+    scaler = opts.scaler()
     stream = stream_seed(cfg.seed, rank, step)
     sampler = CropSampler(train_imgs, cfg.crop, seed=stream)
     gen = torch.Generator().manual_seed(stream)
     rates = torch.tensor(cfg.rates)
-    local = cfg.batch // world
+    local = cfg.batch // (world * opts.accum)
+    scale_meta = checkpoint_meta(world, cfg.batch, opts, device)
     bar = tqdm(total=cfg.steps, initial=step, desc="train codec", unit="step", disable=rank != 0)
     t0 = time.time()
-    while step < cfg.steps:
-        x = torch.from_numpy(sampler.sample(local))
-        snr = cfg.snr_min_db + (cfg.snr_max_db - cfg.snr_min_db) * torch.rand(local, generator=gen)
-        ray = torch.rand(local, generator=gen) < cfg.rayleigh_fraction
-        m = rates[torch.randint(len(rates), (local,), generator=gen)]
+
+    def micro(_):
+        x = torch.from_numpy(sampler.sample(local)).to(device)
+        snr = (cfg.snr_min_db + (cfg.snr_max_db - cfg.snr_min_db) * torch.rand(local, generator=gen)).to(device)
+        ray = (torch.rand(local, generator=gen) < cfg.rayleigh_fraction).to(device)
+        m = rates[torch.randint(len(rates), (local,), generator=gen)].to(device)
         rec, scale = model(x, snr, ray, m, gen)
-        mse = torch.mean((rec - x) ** 2)
-        loss = mse + cfg.scale_weight * scale
+        mse = torch.mean((rec.float() - x) ** 2)
+        return mse + cfg.scale_weight * scale, mse
+
+    while step < cfg.steps:
         lr = cosine_lr(step, cfg.lr, cfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        mses = [m for _, m in accumulate(model, opts, scaler, micro)]
+        optimizer_step(opt, scaler)
         step += 1
         bar.update(1)
+        mse = mses[0] if len(mses) == 1 else torch.stack(mses).mean()
         bar.set_postfix(psnr=f"{-10 * np.log10(mse.item() + 1e-12):.2f}", lr=f"{lr:.1e}")
         if rank == 0 and (step % checkpoint_every == 0 or step == cfg.steps):
-            _save(ckpt, enc, dec, opt, step, cfg, with_optimizer=True)
+            _save(ckpt, enc, dec, opt, step, cfg, with_optimizer=True, scale=scale_meta)
     bar.close()
     if world > 1:
         check_replicas(link)
     if rank != 0:
         torch.distributed.barrier()
         return {}
-    codec = codec_from_state(_model_state(enc, dec), asdict(cfg))
+    codec = codec_from_state({k: v.cpu() for k, v in _model_state(enc, dec).items()}, asdict(cfg))
     metrics = held_out_metrics(codec, held)
     metrics["train_seconds_this_run"] = round(time.time() - t0, 1)
     metrics["world_size"] = world

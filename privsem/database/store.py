@@ -283,9 +283,10 @@ class PrivacyDB:
         rec = self._m.get("encoder_checkpoint")
         return rec["path"] if rec else None
 
-    def encoder(self):
-        """The encoder the features were made with (built once per process); its
-        checkpoint, if any, must still have the sha256 recorded at creation."""
+    def encoder(self, device=None):
+        """The encoder the features were made with (built once per process and device,
+        default CPU); its checkpoint, if any, must still have the sha256 recorded at
+        creation."""
         rec = self._m.get("encoder_checkpoint")
         if rec:
             p = Path(rec["path"])
@@ -293,7 +294,9 @@ class PrivacyDB:
                 raise PrivsemError(f"encoder checkpoint of {self.root} not found: {p}")
             if sha256_file(p) != rec["sha256"]:
                 raise IntegrityError(f"encoder checkpoint {p} changed since {self.root} was made")
-        return _cached_encoder(self.encoder_name, self.encoder_checkpoint)
+        if device is None or str(device) == "cpu":
+            return _cached_encoder(self.encoder_name, self.encoder_checkpoint)
+        return _cached_encoder(self.encoder_name, self.encoder_checkpoint, str(device))
 
     # ---- sample images (decrypted transparently) -----------------------------------------
     @property
@@ -753,7 +756,7 @@ def _check_manifest(m: dict, mpath: Path) -> None:
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_encoder(name: str, checkpoint: str | None = None):
+def _cached_encoder(name: str, checkpoint: str | None = None, device: str | None = None):
     from ..guard import build_encoder
 
-    return build_encoder(name, checkpoint)
+    return build_encoder(name, checkpoint, device=device)

@@ -63,9 +63,11 @@ def units(cfg: EvalConfig, n_images: int) -> list[Unit]:
 
 
 class _Worker:
-    """Everything a process loads once: DB, guard, codecs, text encoder, recoveries."""
+    """Everything a process loads once: DB, guard, codecs, text encoder, recoveries (their
+    networks on ``device``, default CPU)."""
 
-    def __init__(self, cfg: EvalConfig, db_dir: str, out: str, view: tuple[str, str] | None = None) -> None:
+    def __init__(self, cfg: EvalConfig, db_dir: str, out: str, view: tuple[str, str] | None = None,
+                 device: str | None = None) -> None:
         from ..codec import load_codec
         from ..codec.registry import resolve_codec
         from ..database import PrivacyDB
@@ -77,25 +79,27 @@ class _Worker:
         from .images import images_of
 
         self.cfg, self.out = cfg, Path(out)
+        self.device = device
         self.images = images_of(cfg)
         self.db = PrivacyDB.open(db_dir)
-        self.guard = Guard(self.db)
-        self.codec = resolve_codec(cfg.codec or None, cfg.kn)
+        self.guard = Guard(self.db, device=device)
+        self.codec = resolve_codec(cfg.codec or None, cfg.kn, device=device)
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)
-        self.rec = {"bob": build_recovery("bob", opts, self.db, self.text),
-                    "eve": build_recovery("eve", opts, None, self.text)}
+        self.rec = {"bob": build_recovery("bob", opts, self.db, self.text, device=device),
+                    "eve": build_recovery("eve", opts, None, self.text, device=device)}
         if cfg.recovery_model:  # a user's U-Net for Bob
-            self.rec["bob"].model = load_recovery_model(cfg.recovery_model)
+            self.rec["bob"].model = load_recovery_model(cfg.recovery_model, device=device)
         self.joint = None
         if cfg.joint:  # Algorithm 3's guard margins, JSCC and Bob's U-Net, beside the separate parts
             from ..joint import FILES
 
             d = Path(cfg.joint)
             margins = json.loads((d / FILES["guard"]).read_text())["margin_tile_px"]
-            rec_bob = build_recovery("bob", opts, self.db, self.text)
-            rec_bob.model = load_recovery_model(d / FILES["bob"])
-            self.joint = {"margins": margins, "codec": load_codec(d / FILES["codec"], cfg.kn), "bob": rec_bob}
+            rec_bob = build_recovery("bob", opts, self.db, self.text, device=device)
+            rec_bob.model = load_recovery_model(d / FILES["bob"], device=device)
+            self.joint = {"margins": margins, "codec": load_codec(d / FILES["codec"], cfg.kn, device=device),
+                          "bob": rec_bob}
         self.notext = DiffusionRecovery(self.rec["bob"].model, cfg.steps, name="diffusion-bob-notext")
         self.classical = OpenCVRecovery("telea")
         self._guarded: dict[int, object] = {}
@@ -144,7 +148,7 @@ class _Worker:
         frames = rx.feed(y) + rx.finish()
         msg = rx.reassembler.message(tx.header.msg_id)
         res = None if msg is None else receive_image(msg, codec, recovery, role, db=self.db if role == "bob" else None,
-                                                     text_encoder=self.text, seed=seed)
+                                                     text_encoder=self.text, seed=seed, device=self.device)
         lost = tx.header.n_frames if msg is None else len(msg.lost)
         if tap is not None:
             tap(frames, rx.reassembler)
@@ -249,7 +253,8 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int, view: tuple[str, str] | None = None) -> None:
+def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int, view: tuple[str, str] | None = None,
+          device: str | None = None) -> None:
     import warnings
 
     import torch
@@ -257,7 +262,7 @@ def _init(cfg: EvalConfig, db_dir: str, out: str, threads: int, view: tuple[str,
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore", message=".*outside the range it was trained for.*")
     global _WORKER
-    _WORKER = _Worker(cfg, db_dir, out, view)
+    _WORKER = _Worker(cfg, db_dir, out, view, device)
 
 
 def _run(unit: Unit) -> tuple[str, list[dict] | None, str | None]:
@@ -297,11 +302,14 @@ def _prepare(cfg: EvalConfig, out: Path, restart: bool) -> Path | None:
     return Path(cfg.db) if cfg.db else None
 
 
-def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True, pub=None) -> dict:
+def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: bool = True, pub=None,
+             device=None) -> dict:
     """Run (or finish) the evaluation in ``out``; returns ``{"rows": [...], ...}`` as
     written to ``results.json`` (also ``results.csv`` and the figures). ``pub``: a
     :class:`~privsem.view.events.Publisher`; the workers publish each unit's images and
-    frames into its run, and the scores go out from here as each unit's rows arrive."""
+    frames into its run, and the scores go out from here as each unit's rows arrive.
+    ``device``: where every worker runs the networks (default CPU; not part of the
+    config's digest, so a run may be finished on another device)."""
     from .images import build_dataset_db, images_of
 
     out = Path(out)
@@ -317,10 +325,11 @@ def run_eval(cfg: EvalConfig, out: str | Path, restart: bool = False, progress: 
 
             db_dir = Path(tmp) / "db"
             build_example_db(db_dir)
-        return _run_all(cfg, out, images, db_dir, progress, pub)
+        return _run_all(cfg, out, images, db_dir, progress, pub, None if device is None else str(device))
 
 
-def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool, pub=None) -> dict:
+def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: bool, pub=None,
+             device: str | None = None) -> dict:
     from tqdm import tqdm
 
     from .report import write_outputs
@@ -336,13 +345,13 @@ def _run_all(cfg: EvalConfig, out: Path, images: list, db_dir: Path, progress: b
     if todo:
         with log.open("a") as f:
             if cfg.workers == 1:
-                _init(cfg, str(db_dir), str(out), threads, view)
+                _init(cfg, str(db_dir), str(out), threads, view, device)
                 list(_stream(map(_run, todo), f, done, failed, bar, pub))
             else:
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")
-                with ctx.Pool(cfg.workers, _init, (cfg, str(db_dir), str(out), threads, view)) as pool:
+                with ctx.Pool(cfg.workers, _init, (cfg, str(db_dir), str(out), threads, view, device)) as pool:
                     list(_stream(pool.imap_unordered(_run, todo), f, done, failed, bar, pub))
     bar.close()
     order = {u.key: n for n, u in enumerate(units(cfg, len(images)))}

@@ -83,15 +83,18 @@ class Guard:
         db: an open, current-format :class:`~privsem.database.PrivacyDB`.
         encoder: overrides the DB's encoder (must be the one its features came from).
         threshold: overrides every entity's Γ.
+        device: where the DB's image encoder runs (default CPU). Scoring against the
+            prototypes, GrabCut and dlib's face path are numpy/OpenCV on the CPU: one
+            feature map per image comes back.
 
     Raises:
         PrivsemError: an old-format DB (names the upgrade command).
     """
 
-    def __init__(self, db, encoder=None, threshold: float | None = None) -> None:
+    def __init__(self, db, encoder=None, threshold: float | None = None, device=None) -> None:
         db.require_current()
         self.db = db
-        self.encoder = encoder or db.encoder()
+        self.encoder = encoder or db.encoder(device)
         self.threshold = threshold
         self.entities = db.entities
         self._banks = {e.name: np.concatenate([e.negatives, *(o.prototypes for o in self.entities if o.name != e.name)])

@@ -11,8 +11,9 @@ from ..errors import PrivsemError
 from ..imageio import load_image, save_image
 
 
-def run_guard(image_path, db_dir, out_dir, threshold: float | None = None) -> dict:
-    """Write ``mask.png``, ``guarded.png``, ``guard.json``; return the report dict::
+def run_guard(image_path, db_dir, out_dir, threshold: float | None = None, device=None) -> dict:
+    """Write ``mask.png``, ``guarded.png``, ``guard.json``; return the report dict (the
+    image encoder on ``device``, default CPU)::
 
         {"entities": [{"name", "prompt", "score", "points", "mask_fraction"}], "seconds": ..}
     """
@@ -23,7 +24,7 @@ def run_guard(image_path, db_dir, out_dir, threshold: float | None = None) -> di
     db = PrivacyDB.open(db_dir)
     if not db.entities:
         raise PrivsemError(f"the privacy database {db_dir} is empty (add entities with privsem db add)")
-    g = Guard(db, threshold=threshold)
+    g = Guard(db, threshold=threshold, device=device)
     t = time.perf_counter()  # the guard itself, not loading the encoder
     result = g(image)
     seconds = time.perf_counter() - t

@@ -26,9 +26,12 @@ SAM_MODELS = {
 }
 
 
-def build_sam(name: str, checkpoint: str | Path | None = None, random_init: bool = False):
+def build_sam(name: str, checkpoint: str | Path | None = None, random_init: bool = False, device=None):
     """The SAM model ``name`` with weights from ``checkpoint`` (a state dict saved with
-    ``torch.save``, read with ``weights_only=True``)."""
+    ``torch.save``, read with ``weights_only=True`` onto the CPU), moved to ``device``
+    (default CPU)."""
+    from ..device import as_device
+
     package, kind = SAM_MODELS[name]
     if checkpoint is None and not random_init:
         raise PrivsemError(f"encoder {name} needs a checkpoint file you own (--checkpoint PATH); "
@@ -47,7 +50,7 @@ def build_sam(name: str, checkpoint: str | Path | None = None, random_init: bool
             model.load_state_dict(state)
         except Exception as e:  # torch raises many types for a bad or mismatched file
             raise PrivsemError(f"{path} is not a {name} checkpoint ({e.__class__.__name__})") from None
-    return module, model.eval()
+    return module, model.to(as_device(device)).eval()
 
 
 class SamEncoder:
@@ -57,8 +60,9 @@ class SamEncoder:
     stride = 16
     dim = 256
 
-    def __init__(self, name: str, checkpoint: str | Path | None = None, random_init: bool = False) -> None:
-        module, model = build_sam(name, checkpoint, random_init)
+    def __init__(self, name: str, checkpoint: str | Path | None = None, random_init: bool = False,
+                 device=None) -> None:
+        module, model = build_sam(name, checkpoint, random_init, device)
         self.name = name
         self.predictor = module.SamPredictor(model)
         self._key: tuple | None = None
@@ -72,7 +76,7 @@ class SamEncoder:
 
     def features(self, img: np.ndarray) -> np.ndarray:
         self._set(img)
-        emb = self.predictor.get_image_embedding()[0].permute(1, 2, 0).numpy()
+        emb = self.predictor.get_image_embedding()[0].permute(1, 2, 0).cpu().numpy()
         h, w = self.predictor.input_size
         return np.ascontiguousarray(emb[: -(-h // self.stride), : -(-w // self.stride)], dtype=np.float32)
 

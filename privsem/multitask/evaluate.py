@@ -68,14 +68,15 @@ def bob_scores(link, y: torch.Tensor, x: np.ndarray, labels: np.ndarray) -> tupl
     acc, ps = [], []
     for i in range(0, len(y), 2048):
         yb = y[i : i + 2048]
-        acc.append(link.classifier(yb).argmax(1).numpy() == labels[i : i + 2048])
-        ps.append(psnr_per_image(torch.from_numpy(x[i : i + 2048]), link.reconstructor(yb)).numpy())
+        acc.append(link.classifier(yb).argmax(1).cpu().numpy() == labels[i : i + 2048])
+        ps.append(psnr_per_image(torch.from_numpy(x[i : i + 2048]).to(yb.device),
+                                 link.reconstructor(yb)).cpu().numpy())
     return float(np.concatenate(acc).mean()), float(np.concatenate(ps).mean())
 
 
 @torch.no_grad()
 def accuracy(model, y: torch.Tensor, labels: np.ndarray) -> float:
-    pred = torch.cat([model(y[i : i + 4096]).argmax(1) for i in range(0, len(y), 4096)]).numpy()
+    pred = torch.cat([model(y[i : i + 4096]).argmax(1) for i in range(0, len(y), 4096)]).cpu().numpy()
     return float((pred == labels).mean())
 
 
@@ -149,7 +150,9 @@ def deliver(s: torch.Tensor, delta: torch.Tensor | None, size: tuple[int, int], 
             yb, gb = through_channel(x, snr_b, cfg.channel, gen, with_gain=True)
             ye, ge = through_channel(x, snr_e, cfg.channel, gen, with_gain=True)
         return {"bob": yb, "eve": ye, "gain_bob": gb, "gain_eve": ge, "lost_bob": 0, "lost_eve": 0}
-    return _over_phy(s.numpy(), None if delta is None else delta.numpy(), size, cfg, snr_b, snr_e, seed)
+    # the PHY is numpy on the CPU: one copy out, one back (all test images in one message)
+    rx = _over_phy(s.cpu().numpy(), None if delta is None else delta.cpu().numpy(), size, cfg, snr_b, snr_e, seed)
+    return {k: v.to(s.device) if torch.is_tensor(v) else v for k, v in rx.items()}
 
 
 # ---- the run ----------------------------------------------------------------------------
@@ -171,8 +174,9 @@ def check_config(cfg: MultitaskEvalConfig) -> None:
             raise PrivsemError(f"transport radio needs {missing[0]} (--{missing[0].replace('_', '-')})")
 
 
-def evaluate(cfg: MultitaskEvalConfig, progress: bool = True) -> list[dict]:
-    """All rows of ``cfg``'s grid (see the module docstring)."""
+def evaluate(cfg: MultitaskEvalConfig, progress: bool = True, device=None) -> list[dict]:
+    """All rows of ``cfg``'s grid (see the module docstring); the networks on ``device``
+    (default CPU), the PHY transports on the CPU."""
     from tqdm import tqdm
 
     check_config(cfg)
@@ -183,11 +187,11 @@ def evaluate(cfg: MultitaskEvalConfig, progress: bool = True) -> list[dict]:
     models = {}
     for k in kinds:
         link_dir = Path(cfg.links[k])
-        link, spec, info = load_model(link_dir / FILES["link"], "link")
+        link, spec, info = load_model(link_dir / FILES["link"], "link", device)
         if (spec.channels, spec.size) != tuple(x_te.shape[1:3]):
             raise PrivsemError(f"{link_dir}: link is for {spec.channels}×{spec.size}² images, "
                                f"{cfg.dataset} has {x_te.shape[1]}×{x_te.shape[2]}²")
-        surrogate, _, _ = load_model(link_dir / FILES["surrogate"], "eve")
+        surrogate, _, _ = load_model(link_dir / FILES["surrogate"], "eve", device)
         models[k] = (link, surrogate, info)
     rows = []
     jobs = [(snr, k) for snr in cfg.snrs for k in kinds]

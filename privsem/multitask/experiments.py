@@ -48,14 +48,14 @@ class ExperimentPlan:
 
 
 def _link(out: Path, dataset: str, d: int, defence: str, plan: ExperimentPlan, progress: bool,
-          tradeoff: float | None = None) -> Path:
+          tradeoff: float | None = None, device=None) -> Path:
     tradeoff = plan.tradeoff if tradeoff is None else tradeoff
     name = f"{dataset}_d{d}_{defence}" + (f"_l{tradeoff:g}" if defence == "minmax" else "")
     path = out / "links" / name
     if not (path / FILES["link"]).is_file() or not (path / FILES["surrogate"]).is_file():
         cfg = TrainConfig(dataset=dataset, latent_dim=d, defence=defence, tradeoff=tradeoff,
                           epochs=plan.epochs_for(dataset), eve_offset_db=plan.eve_offset_db, limit=plan.limit)
-        train_and_save(cfg, path, progress)
+        train_and_save(cfg, path, progress, device)
     return path
 
 
@@ -69,10 +69,15 @@ EXPERIMENTS = ("latent_dim", "defences", "tradeoff", "psr", "random_noise_baseli
 
 
 def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True,
-                    redo: tuple[str, ...] | None = None) -> dict:
+                    redo: tuple[str, ...] | None = None, device=None) -> dict:
     """Run everything; writes ``OUT/results.json`` and figures, returns the result.
     ``redo``: recompute only these experiments (of :data:`EXPERIMENTS`) and keep the
-    other rows of the previous ``OUT/results.json``."""
+    other rows of the previous ``OUT/results.json``. ``device``: where the networks
+    train and run (default CPU)."""
+    import functools
+
+    ev = functools.partial(evaluate, device=device)
+    link_of = functools.partial(_link, device=device)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -94,27 +99,27 @@ def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True
         base = MultitaskEvalConfig(dataset=ds, eve_offset_db=plan.eve_offset_db, limit=plan.test_limit,
                                    perturbation=pert)
         for d in plan.dims if want("latent_dim") else ():
-            none = _link(out, ds, d, "none", plan, progress)
-            for r in evaluate(replace(base, links={"none": str(none)}, snrs=(10.0,), defences=("none",),
-                                      adapted=False), progress=False):
+            none = link_of(out, ds, d, "none", plan, progress)
+            for r in ev(replace(base, links={"none": str(none)}, snrs=(10.0,), defences=("none",),
+                                adapted=False), progress=False):
                 rows.append(r | {"experiment": "latent_dim"})
-        links = {"none": str(_link(out, ds, plan.defence_dim, "none", plan, progress)),
-                 "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress))}
-        for r in evaluate(replace(base, links=links, snrs=plan.snrs), progress=progress) if want("defences") else ():
+        links = {"none": str(link_of(out, ds, plan.defence_dim, "none", plan, progress)),
+                 "minmax": str(link_of(out, ds, plan.defence_dim, "minmax", plan, progress))}
+        for r in ev(replace(base, links=links, snrs=plan.snrs), progress=progress) if want("defences") else ():
             rows.append(r | {"experiment": "defences"})
         for lam in plan.tradeoffs if want("tradeoff") else ():
             lam_links = {"none": links["none"],
-                         "minmax": str(_link(out, ds, plan.defence_dim, "minmax", plan, progress, lam))}
-            for r in evaluate(replace(base, links=lam_links, snrs=(10.0,), defences=("minmax", "both"),
-                                      adapted=False), progress=False):
+                         "minmax": str(link_of(out, ds, plan.defence_dim, "minmax", plan, progress, lam))}
+            for r in ev(replace(base, links=lam_links, snrs=(10.0,), defences=("minmax", "both"),
+                                adapted=False), progress=False):
                 rows.append(r | {"experiment": "tradeoff"})
         for psr in plan.psrs if want("psr") else ():
-            for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"),
-                                      perturbation=replace(pert, psr_db=psr)), progress=False):
+            for r in ev(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"),
+                                perturbation=replace(pert, psr_db=psr)), progress=False):
                 rows.append(r | {"experiment": "psr"})
         random = replace(pert, adversarial=False)
-        for r in evaluate(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"), adapted=False,
-                                  perturbation=random), progress=False) if want("random_noise_baseline") else ():
+        for r in ev(replace(base, links=links, snrs=(10.0,), defences=("perturbation", "both"), adapted=False,
+                            perturbation=random), progress=False) if want("random_noise_baseline") else ():
             rows.append(r | {"experiment": "random_noise_baseline"})
         if ds == plan.datasets[-1] and want("phy"):
             for transport in plan.phy_check:
@@ -122,7 +127,7 @@ def run_experiments(out: str | Path, plan: ExperimentPlan, progress: bool = True
                     continue
                 cfg = replace(base, links=links, snrs=(10.0,), transport=transport, adapted=False,
                               limit=plan.phy_test_limit, channel=plan.phy_channel)
-                for r in evaluate(cfg, progress=progress):
+                for r in ev(cfg, progress=progress):
                     rows.append(r | {"experiment": "phy"})
     result = {"rows": rows, "data": {ds: describe(ds, None) for ds in plan.datasets},
               "plan": {k: v for k, v in vars(plan).items()}, "seconds": round(spent + time.time() - t0, 1)}

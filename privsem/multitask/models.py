@@ -115,7 +115,7 @@ def save_model(path: Path, module: nn.Module, kind: str, spec: LinkSpec, info: d
 
     meta = {"format": FORMAT, "kind": kind, "spec": json.dumps(asdict(spec)), "info": json.dumps(info)}
     tmp = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp), metadata=meta)
+    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(tmp), metadata=meta)
     tmp.replace(path)
 
 
@@ -132,8 +132,11 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
-def load_model(path: str | Path, kind: str) -> tuple[nn.Module, LinkSpec, dict]:
-    """Load a ``kind`` ("link" | "eve") model file → (module in eval mode, spec, info)."""
+def load_model(path: str | Path, kind: str, device=None) -> tuple[nn.Module, LinkSpec, dict]:
+    """Load a ``kind`` ("link" | "eve") model file → (module in eval mode on ``device``,
+    default CPU; spec; info)."""
+    from ..device import as_device
+
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -151,4 +154,4 @@ def load_model(path: str | Path, kind: str) -> tuple[nn.Module, LinkSpec, dict]:
         module.load_state_dict(load_file(str(path)))
     except RuntimeError as e:
         raise PrivsemError(f"{path}: weights do not fit the spec ({str(e).splitlines()[0]})") from None
-    return module.eval(), spec, json.loads(meta.get("info", "{}"))
+    return module.to(as_device(device)).eval(), spec, json.loads(meta.get("info", "{}"))

@@ -64,18 +64,21 @@ def craft_codebook(surrogates: list, s: torch.Tensor, labels: np.ndarray, snr_ev
                    cfg: PerturbationConfig) -> torch.Tensor:
     """Codebook complex64 ``(M, d)`` of universal perturbations against ``surrogates``,
     from transmitted symbols ``s`` complex64 ``(N, d)`` of labelled training images."""
-    gen = torch.Generator().manual_seed(cfg.seed)
+    from ..device import randn
+
+    gen = torch.Generator().manual_seed(cfg.seed)  # a CPU stream; the codebook lives on ``s``'s device
+    dev = s.device
     rho = 10.0 ** (cfg.psr_db / 10.0)
-    y = torch.from_numpy(np.asarray(labels, np.int64))
+    y = torch.from_numpy(np.asarray(labels, np.int64)).to(dev)
     for m in surrogates:
         m.requires_grad_(False)
     n, d = s.shape
-    u = _project(torch.complex(torch.randn(cfg.codebook, d, generator=gen), torch.randn(cfg.codebook, d, generator=gen)),
+    u = _project(torch.complex(randn((cfg.codebook, d), gen, dev), randn((cfg.codebook, d), gen, dev)),
                  rho).requires_grad_(True)
     opt = torch.optim.Adam([u], lr=0.05 * np.sqrt(rho))
     for _ in range(cfg.steps if cfg.adversarial else 0):
-        idx = torch.randint(0, n, (cfg.batch,), generator=gen)
-        which = torch.arange(cfg.batch) % cfg.codebook
+        idx = torch.randint(0, n, (cfg.batch,), generator=gen).to(dev)
+        which = torch.arange(cfg.batch, device=dev) % cfg.codebook
         ye = through_channel(s[idx].detach() + u[which], snr_eve_db, channel, gen)
         loss = -sum(F.cross_entropy(m(ye), y[idx]) for m in surrogates) / len(surrogates)
         opt.zero_grad()
@@ -101,7 +104,7 @@ def key_indices(key: bytes, msg_id: int, n: int, m: int) -> np.ndarray:
 
 def perturbation(codebook: torch.Tensor, key: bytes, msg_id: int, n: int) -> torch.Tensor:
     """δ complex64 ``(n, d)`` for the ``n`` images of a message."""
-    return codebook[torch.from_numpy(key_indices(key, msg_id, n, codebook.shape[0]))]
+    return codebook[torch.from_numpy(key_indices(key, msg_id, n, codebook.shape[0])).to(codebook.device)]
 
 
 def cancel(y: torch.Tensor, gain: torch.Tensor, codebook: torch.Tensor, key: bytes, msg_id: int) -> torch.Tensor:

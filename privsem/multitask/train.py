@@ -77,7 +77,8 @@ def through_channel(s: torch.Tensor, snr_db: torch.Tensor | float, channel: str,
     b, d = s.shape
     snr = torch.as_tensor(snr_db, dtype=torch.float32).expand(b) if not torch.is_tensor(snr_db) or \
         snr_db.ndim == 0 else snr_db
-    ray = torch.full((b,), channel == "rayleigh")
+    snr = snr.to(s.device)
+    ray = torch.full((b,), channel == "rayleigh", device=s.device)
     return simulate_channel(s, snr, ray, d, gen, with_gain=with_gain)
 
 
@@ -87,33 +88,38 @@ def _batches(n: int, batch: int, rng: np.random.Generator):
         yield torch.from_numpy(order[i : i + batch])
 
 
-def train_link(cfg: TrainConfig, progress: bool = True) -> tuple[LegitLink, torch.nn.Module, dict]:
-    """Train the legitimate link (and, for min-max, the adaptive Eve alongside).
-    Returns (link, the Eve that trained against it or None, metrics)."""
+def train_link(cfg: TrainConfig, progress: bool = True, device=None) -> tuple[LegitLink, torch.nn.Module, dict]:
+    """Train the legitimate link (and, for min-max, the adaptive Eve alongside) on
+    ``device`` (default CPU; the training set is moved there once, the noise comes from
+    a CPU generator). Returns (link, the Eve that trained against it or None, metrics)."""
     from tqdm import tqdm
 
+    from ..device import as_device
+
     cfg.check()
+    dev = as_device(device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     x, y = load_dataset(cfg.dataset, "train", cfg.data_dir or None, cfg.limit or None)
     c, h, _ = SHAPES[cfg.dataset]
     spec = LinkSpec(channels=c, size=h, latent_dim=cfg.latent_dim)
-    link = LegitLink(spec)
+    link = LegitLink(spec).to(dev)
     opt = torch.optim.Adam(link.parameters(), lr=cfg.lr)
     steps = cfg.epochs * (len(x) // cfg.batch)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=cfg.lr / 20)
-    eve = eve_classifier(cfg.latent_dim) if cfg.defence == "minmax" else None
+    eve = eve_classifier(cfg.latent_dim).to(dev) if cfg.defence == "minmax" else None
     eve_opt = torch.optim.Adam(eve.parameters(), lr=cfg.lr) if eve is not None else None
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    uniform = torch.full((cfg.batch, 10), 0.1)
+    xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+    uniform = torch.full((cfg.batch, 10), 0.1, device=dev)
     bar = tqdm(total=steps, desc=f"train {cfg.defence} d={cfg.latent_dim}", unit="step", disable=not progress)
     t0 = time.time()
     log: dict[str, float] = {}
     for _ in range(cfg.epochs):
         for idx in _batches(len(x), cfg.batch, rng):
+            idx = idx.to(dev)
             xb, yb = xt[idx], yt[idx]
-            snr_b = cfg.snr_lo + (cfg.snr_hi - cfg.snr_lo) * torch.rand(cfg.batch, generator=gen)
+            snr_b = (cfg.snr_lo + (cfg.snr_hi - cfg.snr_lo) * torch.rand(cfg.batch, generator=gen)).to(dev)
             snr_e = snr_b + cfg.eve_offset_db
             s = link.encoder(xb)
             if eve is not None:
@@ -147,21 +153,22 @@ def train_eve(symbols: np.ndarray | torch.Tensor, labels: np.ndarray, snr_db: fl
               progress: bool = False, desc: str = "train eve") -> torch.nn.Module:
     """An eavesdropper trained on what she hears: ``symbols`` complex64 ``(N, d)`` (the
     transmitted symbols of labelled images she knows) through her channel at ``snr_db``,
-    fresh noise and fading every epoch."""
+    fresh noise and fading every epoch. She trains on the device ``symbols`` are on."""
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     s = torch.as_tensor(symbols)
-    yt = torch.from_numpy(np.asarray(labels, np.int64))
-    eve = eve_classifier(s.shape[1])
+    yt = torch.from_numpy(np.asarray(labels, np.int64)).to(s.device)
+    eve = eve_classifier(s.shape[1]).to(s.device)
     opt = torch.optim.Adam(eve.parameters(), lr=lr)
     steps = epochs * (len(s) // batch)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr / 20)
     bar = tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False)
     for _ in range(epochs):
         for idx in _batches(len(s), batch, rng):
+            idx = idx.to(s.device)
             loss = F.cross_entropy(eve(through_channel(s[idx], snr_db, channel, gen)), yt[idx])
             opt.zero_grad()
             loss.backward()
@@ -174,21 +181,25 @@ def train_eve(symbols: np.ndarray | torch.Tensor, labels: np.ndarray, snr_db: fl
 
 @torch.no_grad()
 def encode_all(link: LegitLink, x: np.ndarray, batch: int = 1024) -> torch.Tensor:
-    """Images float32 ``(N, C, H, W)`` → transmitted symbols complex64 ``(N, d)``."""
-    return torch.cat([link.encoder(torch.from_numpy(x[i : i + batch])) for i in range(0, len(x), batch)])
+    """Images float32 ``(N, C, H, W)`` → transmitted symbols complex64 ``(N, d)``, on the
+    link's device."""
+    from ..device import module_device
+
+    dev = module_device(link)
+    return torch.cat([link.encoder(torch.from_numpy(x[i : i + batch]).to(dev)) for i in range(0, len(x), batch)])
 
 
 FILES = {"link": "link.safetensors", "surrogate": "surrogate_eve.safetensors"}
 
 
-def train_and_save(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
+def train_and_save(cfg: TrainConfig, out: str | Path, progress: bool = True, device=None) -> dict:
     """Train the link and the transmitter's surrogate of Eve (used to craft the
-    perturbation), write both into ``out``; returns the report."""
+    perturbation) on ``device`` (default CPU), write both into ``out``; returns the report."""
     from .evaluate import link_metrics
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    link, _, log = train_link(cfg, progress)
+    link, _, log = train_link(cfg, progress, device)
     x, y = load_dataset(cfg.dataset, "train", cfg.data_dir or None, cfg.limit or None)
     design = (cfg.snr_lo + cfg.snr_hi) / 2
     # The transmitter's model of Eve: trained like an eavesdropper, on the second half

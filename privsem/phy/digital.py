@@ -47,6 +47,13 @@ def _ldpc(k: int, n: int):
     return enc, LDPC5GDecoder(enc, hard_out=True, num_iter=20, precision="single", device="cpu")
 
 
+@functools.lru_cache(maxsize=8)
+def _short_decoder(k: int, n: int, num_iter: int):
+    from sionna.phy.fec.ldpc import LDPC5GDecoder
+
+    return LDPC5GDecoder(_ldpc(k, n)[0], hard_out=True, num_iter=num_iter, precision="single", device="cpu")
+
+
 def mcs_params(mcs: int) -> tuple[int, int, int]:
     """(bits per symbol, info bits k, coded bits n) of one LDPC codeword."""
     b, rate = MCS[mcs]
@@ -81,7 +88,9 @@ def ldpc_encode(bits: np.ndarray, k: int, n: int) -> np.ndarray:
     return enc(torch.from_numpy(np.ascontiguousarray(bits, np.float32))).numpy()
 
 
-def ldpc_decode(llr: np.ndarray, k: int, n: int) -> np.ndarray:
-    """LLRs float32 ``(c, n)`` (Sionna's sign convention) → hard info bits uint8 ``(c, k)``."""
-    _, dec = _ldpc(k, n)
+def ldpc_decode(llr: np.ndarray, k: int, n: int, num_iter: int = 20) -> np.ndarray:
+    """LLRs float32 ``(c, n)`` (Sionna's sign convention) → hard info bits uint8 ``(c, k)``
+    after ``num_iter`` belief-propagation iterations (fewer: a quick first try that a
+    CRC then checks)."""
+    dec = _ldpc(k, n)[1] if num_iter == 20 else _short_decoder(k, n, num_iter)
     return dec(torch.from_numpy(np.ascontiguousarray(llr, np.float32))).numpy().astype(np.uint8)

@@ -14,9 +14,8 @@ import numpy as np
 
 from .digital import mcs_params
 from .header import MODE_DIGITAL, Header
-from .modem import MAX_PAYLOAD_SYMBOLS, Frame, Modem
+from .modem import MAX_PAYLOAD_SYMBOLS, Frame, Modem, unbias
 from .ofdm import N_DATA
-
 
 MAX_MESSAGE_UNITS = 1 << 25  # 33 M symbols (256 MiB of complex64): far above a 4K image's JSCC payload
 
@@ -54,14 +53,19 @@ def transmit(modem: Modem, template: Header, payload, gap: int = 256,
     return np.concatenate(parts)
 
 
+LOST_NO = 1e6  # noise variance of a value that never arrived: an erasure to an LMMSE or LDPC decoder
+
+
 @dataclass
 class Message:
     """A reassembled message.
 
     Attributes:
         header: the header of any received frame (seq/offset/n_units are that frame's).
-        values: complex64 ``(total,)`` (analog; zeros where lost) or the equalized QAM
-            symbols per frame (digital, kept per frame in ``frames``).
+        values: complex64 ``(total,)`` (analog, MMSE-equalized; zeros where lost) or the
+            equalized QAM symbols per frame (digital, kept per frame in ``frames``).
+        no: float32 ``(total,)``, each analog value's noise variance after zero-forcing
+            (:data:`LOST_NO` where lost); see :meth:`zero_forced`.
         received: bool ``(total,)``, which units arrived.
         frames: received frames by seq.
         lost: seqs of frames that never arrived intact.
@@ -74,10 +78,18 @@ class Message:
     frames: dict[int, Frame] = field(default_factory=dict)
     lost: list[int] = field(default_factory=list)
     lost_units: list[tuple[int, int]] = field(default_factory=list)
+    no: np.ndarray | None = None
 
     @property
     def complete(self) -> bool:
         return not self.lost
+
+    def zero_forced(self) -> tuple[np.ndarray, np.ndarray]:
+        """(complex64 ``(total,)`` zero-forced analog values, float32 ``(total,)`` their
+        noise variances): what a code that weighs each symbol by its own noise wants
+        (softcast's LMMSE, an LDPC demapper). Lost values are 0 with variance
+        :data:`LOST_NO`, so such a decoder treats them as erasures."""
+        return unbias(self.values, self.no), self.no
 
 
 def _message_fields(h: Header) -> Header:
@@ -123,16 +135,18 @@ class Reassembler:
         total = any_h.total
         per = units_per_frame(any_h.mode, any_h.mcs)
         values = np.zeros(total if any_h.mode != MODE_DIGITAL else 0, np.complex64)
+        no = np.full(values.size, LOST_NO, np.float32)
         received = np.zeros(total, bool)
         for f in got.values():
             h = f.header
             if h.mode != MODE_DIGITAL:
                 values[h.offset : h.offset + h.n_units] = f.symbols
+                no[h.offset : h.offset + h.n_units] = f.no
             received[h.offset : h.offset + h.n_units] = True
         lost = [s for s in range(any_h.n_frames) if s not in got]
         lost_units = [(s * per, min(per, total - s * per)) for s in lost]
         return Message(header=any_h, values=values, received=received, frames=dict(sorted(got.items())),
-                       lost=lost, lost_units=lost_units)
+                       lost=lost, lost_units=lost_units, no=no)
 
     def msg_ids(self) -> list[int]:
         return sorted(self.frames)

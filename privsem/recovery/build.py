@@ -56,24 +56,27 @@ def db_exemplar(db, prompt_embeddings: np.ndarray):
     return AlignedExemplar([samples(e) for e in db.entities], prompt_embeddings)
 
 
-def bob_model(db):
-    """Bob's U-Net: the DB's fine-tuned model, or the base model with a warning."""
+def bob_model(db, device=None):
+    """Bob's U-Net: the DB's fine-tuned model, or the base model with a warning (on
+    ``device``, default CPU)."""
     from .diffusion import load_recovery_model
 
     found = db.recovery()
     if found is None:
         warnings.warn(f"privacy DB {db.root} has no fine-tuned recovery model (run privsem train recovery "
                       f"finetune --db {db.root}); Bob uses the base model", stacklevel=2)
-        return load_recovery_model()
+        return load_recovery_model(device=device)
     path, sha, current = found
     if not current:
         warnings.warn(f"the recovery model in {db.root} was fine-tuned before the DB's entities changed; "
                       "re-run privsem train recovery finetune", stacklevel=2)
-    return load_recovery_model(path, expected_sha256=sha)
+    return load_recovery_model(path, expected_sha256=sha, device=device)
 
 
-def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None):
-    """The recovery for ``role`` (``bob`` needs ``db`` and ``text_encoder``)."""
+def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None, device=None):
+    """The recovery for ``role`` (``bob`` needs ``db`` and ``text_encoder``); its
+    networks (the U-Net, or SD's U-Net, VAE and text encoder) on ``device`` (default
+    CPU). The classical fills and the aligned exemplar are OpenCV on the CPU."""
     from .classical import OpenCVRecovery, PushPullRecovery
 
     if opts.kind not in RECOVERIES:
@@ -95,8 +98,8 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None)
         if opts.sd_path is None:
             raise PrivsemError("--recovery sd needs --sd-path DIR (a local Stable Diffusion inpainting folder)")
         if not bob:
-            return SDRecovery(load_sd(opts.sd_path), steps=opts.steps, name="sd-base")
-        sd = load_sd(opts.sd_path, unet_path=db.sd_recovery())  # sha256-checked against the manifest
+            return SDRecovery(load_sd(opts.sd_path, device=device), steps=opts.steps, name="sd-base")
+        sd = load_sd(opts.sd_path, unet_path=db.sd_recovery(), device=device)  # sha256-checked against the manifest
         prompts, emb = _prompt_embeddings(db, text_encoder)
         return SDRecovery(sd, prompts, emb, steps=opts.steps, name="sd-finetuned")
     from .diffusion import load_recovery_model
@@ -105,8 +108,8 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None)
     kw = dict(steps=opts.steps, scheduler=opts.scheduler, jump_length=opts.jump_length, jump_n=opts.jump_n,
               guidance=opts.guidance)
     if not bob:
-        return DiffusionRecovery(load_recovery_model(), **kw)
+        return DiffusionRecovery(load_recovery_model(device=device), **kw)
     _, emb = _prompt_embeddings(db, text_encoder)
     exemplar = db_exemplar(db, emb) if opts.exemplar_start > 0 else None
-    return DiffusionRecovery(bob_model(db), prompt_embeddings=emb, exemplar=exemplar,
+    return DiffusionRecovery(bob_model(db, device), prompt_embeddings=emb, exemplar=exemplar,
                              exemplar_t=opts.exemplar_start, **kw)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..device import randn
 from ..errors import IntegrityError, PrivsemError
 
 FORMAT = "privsem-recovery-1"
@@ -117,7 +118,7 @@ def condition(embedding: np.ndarray | torch.Tensor | None, dim: int, batch: int 
 def predict_noise(unet, d_t, t, known, mask, cond, guidance: float = 1.0) -> torch.Tensor:
     """ε̂(D_t, t | î); with ``guidance > 1`` classifier-free guidance against the zero token."""
     x = unet_input(d_t, known, mask)
-    ts = torch.full((d_t.shape[0],), int(t), dtype=torch.long)
+    ts = torch.full((d_t.shape[0],), int(t), dtype=torch.long, device=d_t.device)
     if guidance == 1.0:
         return unet(x, ts, encoder_hidden_states=cond).sample
     both = unet(torch.cat([x, x]), torch.cat([ts, ts]),
@@ -158,7 +159,9 @@ def jump_schedule(n: int, jump_length: int = 0, jump_n: int = 0) -> list[tuple[i
 def repaint_loop(predict, sch, known: torch.Tensor, mask: torch.Tensor, steps: int = 20, seed: int = 0,
                  jump_length: int = 0, jump_n: int = 0, t_max: float = 1.0,
                  init: torch.Tensor | None = None) -> torch.Tensor:
-    """Masked denoising from ``B_T`` to ``D_0`` in any space (pixels, or a VAE's latents).
+    """Masked denoising from ``B_T`` to ``D_0`` in any space (pixels, or a VAE's latents),
+    on ``known``'s device; the noise is drawn from a CPU generator seeded with ``seed``
+    (the same noise on every device) and moved there.
 
     Args:
         predict: ``(D_t, t) -> ε̂``, the conditioned U-Net.
@@ -180,7 +183,7 @@ def repaint_loop(predict, sch, known: torch.Tensor, mask: torch.Tensor, steps: i
     g = torch.Generator().manual_seed(int(seed))
 
     def eps():
-        return torch.randn(known.shape, generator=g)
+        return randn(known.shape, g, known.device)
 
     # D_T: noise inside M̂ (around mid-grey), B_T outside (eq. 13's input).
     ab0 = alpha_bar(sch, ts[0])
@@ -208,8 +211,15 @@ def repaint(model: RecoveryModel, known: torch.Tensor, mask: torch.Tensor, cond:
         cond: float32 ``(B, 1, d)``, î (zeros: unconditioned).
 
     Returns:
-        D_0, float32 ``(B, 3, r, r)`` in ``[-1, 1]``.
+        D_0, float32 ``(B, 3, r, r)`` in ``[-1, 1]``, on the model's device (the inputs
+        are moved there).
     """
+    from ..device import module_device
+
+    dev = module_device(model.unet)
+    known, mask, cond = known.to(dev), mask.to(dev), cond.to(dev)
+    init = None if init is None else init.to(dev)
+
     def predict(d_t, t):
         return predict_noise(model.unet, d_t, t, known, mask, cond, guidance)
 
@@ -225,7 +235,7 @@ def save_recovery_model(path: Path, unet, cfg: RecoveryModelConfig, role: str, m
     from safetensors.torch import save_file
 
     dtype = torch.float16 if half else torch.float32
-    tensors = {k: v.detach().to(dtype).contiguous() for k, v in unet.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in unet.state_dict().items()}
     md = {"format": FORMAT, "config": json.dumps(asdict(cfg)), "role": role}
     md |= {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (meta or {}).items()}
     tmp = Path(path).with_suffix(".tmp")
@@ -244,9 +254,11 @@ def _metadata(path: Path) -> dict:
         raise PrivsemError(f"{path}: not a readable safetensors file ({e})") from None
 
 
-def model_from_state(state: dict, md: dict, source: str) -> RecoveryModel:
-    """Build the U-Net from a weights file's tensors and metadata, checking every name
-    and shape (one clear error instead of a traceback)."""
+def model_from_state(state: dict, md: dict, source: str, device=None) -> RecoveryModel:
+    """Build the U-Net on ``device`` (default CPU) from a weights file's tensors and
+    metadata, checking every name and shape (one clear error instead of a traceback)."""
+    from ..device import as_device
+
     if md.get("format") != FORMAT:
         raise PrivsemError(f"{source}: not a privsem recovery model (format {md.get('format')!r}, "
                            f"expected {FORMAT!r})")
@@ -264,7 +276,7 @@ def model_from_state(state: dict, md: dict, source: str) -> RecoveryModel:
                 else f"shape of {bad[0]}")
         raise PrivsemError(f"{source}: weights do not match the recovery U-Net ({what})")
     unet.load_state_dict({k: v.float() for k, v in state.items()})
-    unet.eval().requires_grad_(False)
+    unet.to(as_device(device)).eval().requires_grad_(False)
     meta = {k: v for k, v in md.items() if k not in ("format", "config", "role")}
     return RecoveryModel(unet=unet, config=cfg, role=md.get("role", "base"), meta=meta)
 
@@ -272,15 +284,17 @@ def model_from_state(state: dict, md: dict, source: str) -> RecoveryModel:
 BASE_WEIGHTS = "recovery_base.safetensors"
 
 
-def load_recovery_model(path: str | Path | None = None, expected_sha256: str | None = None) -> RecoveryModel:
+def load_recovery_model(path: str | Path | None = None, expected_sha256: str | None = None,
+                        device=None) -> RecoveryModel:
     """The committed base model (``models/recovery_base.safetensors``, sha256-checked
     against the manifest) or a weights file at ``path`` (checked against
-    ``expected_sha256`` when given, e.g. from the privacy DB's manifest)."""
+    ``expected_sha256`` when given, e.g. from the privacy DB's manifest), on ``device``
+    (default CPU; read on the CPU, moved once)."""
     from ..weights import load_weights, models_dir, sha256_file
 
     if path is None:
         state = load_weights(BASE_WEIGHTS)  # sha256-checked against the manifest
-        return model_from_state(state, _metadata(models_dir() / BASE_WEIGHTS), BASE_WEIGHTS)
+        return model_from_state(state, _metadata(models_dir() / BASE_WEIGHTS), BASE_WEIGHTS, device)
     p = Path(path)
     if not p.is_file():
         raise PrivsemError(f"recovery weights not found: {p}")
@@ -294,4 +308,4 @@ def load_recovery_model(path: str | Path | None = None, expected_sha256: str | N
         state = load_file(str(p))
     except (SafetensorError, OSError, ValueError) as e:
         raise PrivsemError(f"{p}: not a readable safetensors file ({e})") from None
-    return model_from_state(state, md, str(p))
+    return model_from_state(state, md, str(p), device)

@@ -81,4 +81,4 @@ class DiffusionRecovery(Recovery):
             init, _ = cut(base, mask, tile, res)
         d0 = repaint(self.model, known, m, cond, steps or self.steps, seed, self.scheduler, self.jump_length,
                      self.jump_n, self.guidance, self.t_max if init is None else self.exemplar_t, init)
-        return paste(image, mask, tile, d0, base, init)
+        return paste(image, mask, tile, d0.cpu(), base, init)  # the U-Net's device → numpy

@@ -51,12 +51,15 @@ class SDComponents:
         return float(getattr(self.vae.config, "scaling_factor", 0.18215))
 
 
-def load_sd(path: str | Path, unet_path: str | Path | None = None) -> SDComponents:
-    """Load an SD inpainting checkpoint from a local diffusers folder.
+def load_sd(path: str | Path, unet_path: str | Path | None = None, device=None) -> SDComponents:
+    """Load an SD inpainting checkpoint from a local diffusers folder onto ``device``
+    (U-Net, VAE and CLIP text encoder; default CPU).
 
     Args:
         unet_path: a fine-tuned U-Net folder (from :func:`finetune_sd`) replacing ``unet/``.
     """
+    from ..device import as_device
+
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -85,8 +88,9 @@ def load_sd(path: str | Path, unet_path: str | Path | None = None) -> SDComponen
         raise PrivsemError(f"cannot load Stable Diffusion from {root}: {first}") from None
     if unet.config.in_channels != 9:
         raise PrivsemError(f"{root}: not an inpainting U-Net (in_channels {unet.config.in_channels}, expected 9)")
+    dev = as_device(device)
     for m in (unet, vae, text):
-        m.eval().requires_grad_(False)
+        m.to(dev).eval().requires_grad_(False)
     return SDComponents(unet, vae, text, tok, sch)
 
 
@@ -94,7 +98,7 @@ def encode_prompt(sd: SDComponents, prompts: list[str]) -> torch.Tensor:
     """SD's text conditioning: float32 ``(N, L, d)``."""
     ids = sd.tokenizer(prompts, padding="max_length", max_length=sd.tokenizer.model_max_length,
                        truncation=True, return_tensors="pt").input_ids
-    return sd.text_encoder(ids)[0]
+    return sd.text_encoder(ids.to(sd.text_encoder.device))[0]
 
 
 def to_latent(sd: SDComponents, img: torch.Tensor, sample: torch.Generator | None = None) -> torch.Tensor:
@@ -143,6 +147,7 @@ class SDRecovery(Recovery):
         sd = self.sd
         tile = tile_around(mask, self.fill)
         known, m = cut(image, mask, tile, sd.resolution)
+        known, m = known.to(sd.unet.device), m.to(sd.unet.device)
         z_known = to_latent(sd, known)
         m_lat = latent_mask(m, z_known.shape[-1])
         masked_lat = to_latent(sd, known * (1 - m))
@@ -153,20 +158,32 @@ class SDRecovery(Recovery):
 
         z0 = repaint_loop(predict, sd.scheduler, z_known, m_lat, steps or self.steps, seed)
         gen = sd.vae.decode(z0 / sd.latent_scale).sample.clamp(-1, 1)
-        return paste(image, mask, tile, gen)
+        return paste(image, mask, tile, gen.cpu())
 
 
-def finetune_sd(sd_path: str | Path, db, out: str | Path, tcfg, resume: bool = False) -> dict:
+def finetune_sd(sd_path: str | Path, db, out: str | Path, tcfg, resume: bool = False, opts=None) -> dict:
     """Algorithm 2 on a user's SD: fine-tune the inpainting U-Net on the DB's samples and
     prompts (VAE and text encoder frozen); writes ``out/`` (diffusers, safetensors).
 
-    ``resume`` continues from the U-Net already in ``out``. Single process.
+    ``resume`` continues from the U-Net already in ``out``. One process (under torchrun
+    with more: a one-line error); ``opts`` (:class:`~privsem.training.TrainOptions`):
+    device, ``amp`` (the U-Net's weights stay float32) and ``accum`` (``tcfg.batch`` tiles
+    per step in ``accum`` micro-batches).
     """
+    import os
+
     from ..text import default_text_encoder
+    from ..training import TrainOptions, accumulate, optimizer_step, split_batch
     from .train import finetune_sampler_factory, masked_mse
 
+    opts = opts or TrainOptions()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise PrivsemError("fine-tuning Stable Diffusion runs in one process (not under torchrun with "
+                           "--nproc-per-node > 1); use --accum for a larger batch")
+    local = split_batch(tcfg.batch, 1, opts.accum)
+    dev = opts.device
     out = Path(out)
-    sd = load_sd(sd_path, unet_path=out if resume and (out / "config.json").is_file() else None)
+    sd = load_sd(sd_path, unet_path=out if resume and (out / "config.json").is_file() else None, device=dev)
     if resume and not (out / "config.json").is_file():
         raise PrivsemError(f"nothing to resume: {out} holds no fine-tuned U-Net")
     unet = sd.unet
@@ -180,29 +197,35 @@ def finetune_sd(sd_path: str | Path, db, out: str | Path, tcfg, resume: bool = F
     mini = default_text_encoder().encode([e.prompt for e in ents])
     sch = sd.scheduler
     opt = torch.optim.AdamW(unet.parameters(), lr=tcfg.lr)
-    gen = torch.Generator().manual_seed(tcfg.seed)
+    scaler = opts.scaler()
+    gen = torch.Generator().manual_seed(tcfg.seed)  # CPU stream: the same draws on every device
     t0, losses = time.time(), []
-    for step in tqdm(range(tcfg.steps), desc="finetune sd", unit="step"):
-        x0, mask, emb = (torch.from_numpy(a) for a in sampler.sample(tcfg.batch))
+    step = 0
+
+    def micro(i):
+        x0, mask, emb = (torch.from_numpy(a) for a in sampler.sample(local))
+        x0, mask = x0.to(dev), mask.to(dev)
         with torch.no_grad():
             z0 = to_latent(sd, x0, gen)
             masked = to_latent(sd, x0 * (1 - mask))
             m_lat = latent_mask(mask, z0.shape[-1])
             sims = emb.numpy() @ mini.T
             idx = np.where(sims.max(1) > 0.99, sims.argmax(1), len(ents))  # generic tiles: ""
-            idx[np.random.default_rng(step).random(len(idx)) < tcfg.cond_drop] = len(ents)
-            cond = texts[torch.from_numpy(idx)]
+            idx[np.random.default_rng(step if i == 0 else [step, i]).random(len(idx)) < tcfg.cond_drop] = len(ents)
+            cond = texts[torch.from_numpy(idx).to(dev)]
         t = torch.randint(0, sch.config.num_train_timesteps, (z0.shape[0],), generator=gen)
-        eps = torch.randn(z0.shape, generator=gen)
-        z_t = forward_diffusion(z0, sch.alphas_cumprod[t].view(-1, 1, 1, 1), eps)
-        pred = unet(inpaint_input(z_t, m_lat, masked), t, encoder_hidden_states=cond).sample
-        loss = masked_mse(pred, eps, m_lat, tcfg.outside_weight)
+        eps = torch.randn(z0.shape, generator=gen).to(dev)
+        z_t = forward_diffusion(z0, sch.alphas_cumprod[t].view(-1, 1, 1, 1).to(dev), eps)
+        pred = unet(inpaint_input(z_t, m_lat, masked), t.to(dev), encoder_hidden_states=cond).sample
+        return masked_mse(pred.float(), eps, m_lat, tcfg.outside_weight)
+
+    for step in tqdm(range(tcfg.steps), desc="finetune sd", unit="step"):
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, tcfg.lr, tcfg.steps)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+        micro_losses = accumulate(unet, opts, scaler, micro)
+        optimizer_step(opt, scaler)
+        losses.append(float(torch.stack(micro_losses).mean()))
     unet.save_pretrained(str(out), safe_serialization=True)
     summary = {"final_loss": round(float(np.mean(losses[-50:])), 5) if losses else None, "steps": tcfg.steps,
                "train_seconds": round(time.time() - t0, 1), "db_fingerprint": db.fingerprint()}

@@ -7,8 +7,11 @@ target) up to a weight per t, the standard reparameterisation of DDPM training. 
 prompt embedding is replaced by the zero token for ``cond_drop`` of the tiles, so the
 same model also runs unconditioned (the text ablation, classifier-free guidance).
 
-Resumable (``OUT.ckpt`` holds model, Adam state and step), multi-process under
-``torchrun --standalone --nproc_per_node N`` (gloo), like the codec's trainer.
+Resumable (``OUT.ckpt`` holds model, Adam state, step, world size and global batch; a
+resume on another number of processes keeps the global batch and the schedule),
+multi-process under ``torchrun --standalone --nproc_per_node N`` (NCCL on CUDA, gloo on
+the CPU), like the codec's trainer; device, mixed precision and gradient accumulation
+come in :class:`~privsem.training.TrainOptions`.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..training import (check_replicas, cosine_lr, distributed, load_optimizer_tensors, optimizer_tensors,
-                        start_step, stream_seed)
+from ..device import randn
+from ..training import (TrainOptions, accumulate, check_replicas, checkpoint_meta, cosine_lr, ddp, distributed,
+                        load_optimizer_tensors, optimizer_step, optimizer_tensors, rank_device, resume_batch,
+                        start_step, stream_seed, world_size)
 from ..errors import PrivsemError
 from .data import TileSampler, generic_contents
 from .diffusion import (RecoveryModel, RecoveryModelConfig, build_scheduler, build_unet, condition,
@@ -49,14 +54,15 @@ class RecoveryTrainConfig:
 def diffusion_loss(unet, scheduler, x0, mask, cond, gen: torch.Generator, outside: float = 0.1) -> torch.Tensor:
     """Noise-prediction MSE for a batch of tiles (``x0`` ``(B,3,r,r)`` in [-1,1]), weighted
     1 inside M̂ and ``outside`` elsewhere: the blend of eq. 14 replaces every prediction
-    outside M̂ by B_{t−1}, so the capacity is spent where it is used."""
-    b = x0.shape[0]
+    outside M̂ by B_{t−1}, so the capacity is spent where it is used. Runs on ``x0``'s
+    device; ``t`` and ε come from ``gen`` (a CPU stream) and are moved there."""
+    b, dev = x0.shape[0], x0.device
     t = torch.randint(0, scheduler.config.num_train_timesteps, (b,), generator=gen)
-    eps = torch.randn(x0.shape, generator=gen)
-    ab = scheduler.alphas_cumprod[t].view(b, 1, 1, 1)
+    eps = randn(x0.shape, gen, dev)
+    ab = scheduler.alphas_cumprod[t].view(b, 1, 1, 1).to(dev)
     x_t = forward_diffusion(x0, ab, eps)
-    pred = unet(unet_input(x_t, x0, mask), t, encoder_hidden_states=cond).sample
-    return masked_mse(pred, eps, mask, outside)
+    pred = unet(unet_input(x_t, x0, mask), t.to(dev), encoder_hidden_states=cond).sample
+    return masked_mse(pred.float(), eps, mask, outside)
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, outside: float) -> torch.Tensor:
@@ -65,11 +71,11 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, out
     return torch.sum(w * (pred - target) ** 2) / (torch.sum(w) * pred.shape[1])
 
 
-def _save_ckpt(path: Path, unet, opt, step: int, mcfg, tcfg, stage: str) -> None:
-    tensors = {f"unet.{k}": v.contiguous() for k, v in unet.state_dict().items()}
+def _save_ckpt(path: Path, unet, opt, step: int, mcfg, tcfg, stage: str, scale: dict | None = None) -> None:
+    tensors = {f"unet.{k}": v.detach().cpu().contiguous() for k, v in unet.state_dict().items()}
     tensors |= optimizer_tensors(opt)
     meta = {"model": json.dumps(asdict(mcfg)), "train": json.dumps(asdict(tcfg)), "step": str(step),
-            "stage": stage}
+            "stage": stage} | (scale or {})
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -92,17 +98,22 @@ def _resume(ckpt: Path, unet, opt, stage: str) -> int:
 
 def train_recovery(out: Path, sampler_factory, tcfg: RecoveryTrainConfig, stage: str,
                    init: RecoveryModel | None = None, mcfg: RecoveryModelConfig | None = None,
-                   resume: bool = False, meta: dict | None = None, checkpoint_every: int = 250) -> dict:
+                   resume: bool = False, meta: dict | None = None, checkpoint_every: int = 250,
+                   opts: TrainOptions | None = None) -> dict:
     """Train and write ``out`` (fp16 weights + config + meta) and ``out.ckpt``.
 
     Args:
         sampler_factory: ``seed -> TileSampler`` (each rank gets its own stream).
-        stage: ``base`` (from scratch, ``mcfg``) or ``finetune`` (from ``init``).
+        stage: ``base`` (from scratch, ``mcfg``) or ``finetune`` (from ``init``, on any
+            device: its weights are copied).
+        opts: device, ``amp``, ``accum`` (default: float32 on the CPU, one micro-batch).
     Returns the final-loss summary (rank 0; other ranks return ``{}``).
     """
-    rank, world = distributed()
-    if tcfg.batch % world:
-        raise PrivsemError(f"--batch {tcfg.batch} does not split over {world} processes")
+    opts = opts or TrainOptions()
+    ckpt = Path(out).with_suffix(".ckpt")
+    tcfg.batch = resume_batch(ckpt, resume, tcfg.batch, world_size(), opts.accum)
+    rank, world = distributed(opts.device)
+    device = rank_device(opts.device)
     torch.manual_seed(tcfg.seed)
     if init is not None:
         mcfg = init.config
@@ -110,36 +121,40 @@ def train_recovery(out: Path, sampler_factory, tcfg: RecoveryTrainConfig, stage:
         unet.load_state_dict(init.unet.state_dict())
     else:
         unet = build_unet(mcfg)
-    unet.train().requires_grad_(True)
+    unet.to(device).train().requires_grad_(True)
     sch = build_scheduler("ddpm", mcfg)
     opt = torch.optim.AdamW(unet.parameters(), lr=tcfg.lr, weight_decay=0.0)
-    ckpt = Path(out).with_suffix(".ckpt")
     step = start_step(ckpt, resume, lambda c: _resume(c, unet, opt, stage))
-    model = torch.nn.parallel.DistributedDataParallel(unet) if world > 1 else unet
+    model = ddp(unet, device, world)
+    scaler = opts.scaler()
     stream = stream_seed(tcfg.seed, rank, step)
     sampler = sampler_factory(stream)
     gen = torch.Generator().manual_seed(stream)
-    local = tcfg.batch // world
+    local = tcfg.batch // (world * opts.accum)
+    scale_meta = checkpoint_meta(world, tcfg.batch, opts, device)
     bar = tqdm(total=tcfg.steps, initial=step, desc=f"train recovery {stage}", unit="step", disable=rank != 0)
     t0, losses = time.time(), []
-    while step < tcfg.steps:
+
+    def micro(_):
         x0, mask, emb = (torch.from_numpy(a) for a in sampler.sample(local))
         drop = torch.rand(local, generator=gen) < tcfg.cond_drop
         emb = torch.where(drop[:, None], torch.zeros_like(emb), emb)
-        loss = diffusion_loss(model, sch, x0, mask, condition(emb, mcfg.text_dim, local), gen, tcfg.outside_weight)
+        return diffusion_loss(model, sch, x0.to(device), mask.to(device),
+                              condition(emb, mcfg.text_dim, local).to(device), gen, tcfg.outside_weight)
+
+    while step < tcfg.steps:
         lr = cosine_lr(step, tcfg.lr, tcfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        micro_losses = accumulate(model, opts, scaler, micro)
+        optimizer_step(opt, scaler, unet.parameters(), 1.0)
         step += 1
-        losses.append(loss.item())
+        losses.append(micro_losses[0].item() if len(micro_losses) == 1 else torch.stack(micro_losses).mean().item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
         if rank == 0 and (step % checkpoint_every == 0 or step == tcfg.steps):
-            _save_ckpt(ckpt, unet, opt, step, mcfg, tcfg, stage)
+            _save_ckpt(ckpt, unet, opt, step, mcfg, tcfg, stage, scale_meta)
     bar.close()
     if world > 1:
         check_replicas(unet)

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import PrivsemError
+from ..resources import data_dir
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,10 +37,10 @@ def find_gnuradio_python() -> str | None:
 
 
 def flowgraph_path(name: str) -> Path:
-    """``flowgraphs/<name>.py`` (``$PRIVSEM_FLOWGRAPHS`` overrides the directory)."""
-    d = os.environ.get("PRIVSEM_FLOWGRAPHS")
-    root = Path(d) if d else Path(__file__).resolve().parent.parent.parent / "flowgraphs"
-    path = root / f"{name}.py"
+    """``flowgraphs/<name>.py``: the directory is ``$PRIVSEM_FLOWGRAPHS``, else the
+    checkout's ``flowgraphs/``, else the installed wheel's copy
+    (:func:`privsem.resources.data_dir`)."""
+    path = data_dir("flowgraphs") / f"{name}.py"
     if not path.is_file():
         raise PrivsemError(f"flowgraph not found: {path}")
     return path

@@ -34,6 +34,12 @@ def test_bench_rows_on_a_user_folder(tmp_path):
     assert mm["digital", 10.0]["outages"] == "0/1" and mm["digital", 0.0]["outages"] == "1/1"
     assert mm["jscc", 0.0]["psnr"] > mm["digital", 0.0]["psnr"] + 5  # the cliff
     assert mm["softcast", 10.0]["psnr"] > mm["softcast", 0.0]["psnr"]
+    # through the OFDM PHY at 10 dB: the receiver undoes delay, CFO, clock offset and gain
+    phy = {(r["codec"], r["impairments"]): r for r in res["phy"]}
+    assert set(phy) == {(c, i) for c in ("softcast", "hda", "jscc", "digital") for i in ("radio", "radio+multipath")}
+    assert all(r["via"] == "software" and r["snr_db"] == 10.0 and r["lost"] == "0/1" for r in phy.values())
+    assert abs(phy["softcast", "radio"]["loss_db"]) < 1.0 and abs(phy["jscc", "radio"]["loss_db"]) < 1.0
+    assert phy["softcast", "radio+multipath"]["psnr"] > 20.0
     png = tmp_path / "fig.png"
     plot(res, png)
     assert png.stat().st_size > 10_000 and (tmp_path / "fig_mismatch.png").stat().st_size > 10_000
@@ -42,15 +48,18 @@ def test_bench_rows_on_a_user_folder(tmp_path):
 def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
     out = tmp_path / "b.json"
     rc = main(["bench", "codec", "--images", str(_folder(tmp_path)), "--snrs", "20", "--kn", "1/24",
-               "--channels", "rayleigh", "--image-codecs", "avif", "--no-mismatch", "--json", str(out)])
+               "--channels", "rayleigh", "--image-codecs", "avif", "--no-mismatch", "--phy", "none",
+               "--json", str(out)])
     assert rc == 0
-    rows = json.loads(out.read_text())["rows"]
+    res = json.loads(out.read_text())
+    rows = res["rows"]
+    assert res["phy"] == []
     assert [r["codec"] for r in rows] == ["jscc", "softcast", "hda", "digital", "capacity"]
     assert rows[3]["image_codec"] == "avif" and rows[3]["channel"] == "rayleigh"
     # 96×128 at 1/24 is 1 536 symbols: hda's analog quarter cannot hold its metadata; a row says so
     assert rows[2]["psnr"] is None and "too few for softcast's metadata" in rows[2]["cannot_serve"]
     capsys.readouterr()
-    for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"]):
+    for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"], ["--phy", "usrp"]):
         assert main(["bench", "codec", *bad]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("privsem: error:")

@@ -60,3 +60,12 @@ def test_torchrun_two_processes_gloo(tmp_path):
     state = load_file(str(out))
     assert all(torch.isfinite(v).all() for v in state.values())
     assert load_codec(out).kn_choices[-1] == load_codec(out).kn
+    # resume the 2-process checkpoint in 1 process: the global batch (4) and the schedule go on
+    ckpt = _meta(out.with_suffix(".ckpt"))
+    assert (ckpt["world_size"], ckpt["global_batch"], ckpt["device"]) == ("2", "4", "cpu")
+    cfg = CodecTrainConfig(width=8, depth=3, c_out=8, rates=(2, 4), crop=32, batch=4, steps=5)
+    m = train_codec(out, cfg, resume=True)
+    ckpt = _meta(out.with_suffix(".ckpt"))
+    assert m["world_size"] == 1 and int(ckpt["step"]) == 5
+    assert (ckpt["world_size"], ckpt["global_batch"]) == ("1", "4")
+    assert any(not torch.equal(state[k], v) for k, v in load_file(str(out)).items())

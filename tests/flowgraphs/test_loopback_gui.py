@@ -2,7 +2,7 @@
 sim_channel_gui and decodes exactly what the headless sim_channel gives (same seed, no
 CFO: the flowgraphs are sample-identical), writes its outputs before the window closes,
 and the window shows the spectrum, the waterfalls and the equalized constellation that
-privsem fed back. The screenshot is the README's (``PRIVSEM_SCREENSHOT_DIR=docs/view``)."""
+privsem fed back. The screenshot is docs/view.md's (``PRIVSEM_SCREENSHOT_DIR=docs/view``)."""
 
 import json
 import os

@@ -2,7 +2,7 @@
 loads, and during a short loopback run with --view shows all four images and the run's
 metrics, equal to what the run wrote to report.json; a killed run and a stopped view
 are said on the page. ``PRIVSEM_SCREENSHOT_DIR=docs/view`` also saves the screenshot
-used in the README."""
+used in docs/view.md."""
 
 import json
 import os
