@@ -294,8 +294,6 @@ def train_joint(out: str | Path, db_dir: str | Path, cfg: JointConfig, resume: b
     every network runs on (guard encoder, JSCC, both U-Nets; the tiles are moved there
     once), ``amp`` and ``accum`` (``cfg.batch`` tiles per step in ``accum`` micro-batches).
     """
-    import os
-
     from safetensors import safe_open
     from safetensors.torch import load_file
     from tqdm import tqdm
@@ -307,13 +305,11 @@ def train_joint(out: str | Path, db_dir: str | Path, cfg: JointConfig, resume: b
     from .recovery.diffusion import load_recovery_model
     from .text import default_text_encoder
     from .training import (TrainOptions, accumulate, checkpoint_meta, cosine_lr, load_optimizer_tensors,
-                           optimizer_step, split_batch, start_step)
+                           optimizer_step, single_process, split_batch, start_step)
     from .weights import models_dir
 
     opts = opts or TrainOptions()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise PrivsemError("train joint runs in one process (not under torchrun with --nproc-per-node > 1); "
-                           "use --accum for a larger batch")
+    single_process("train joint")
     local = split_batch(cfg.batch, 1, opts.accum)
     dev = opts.device
     out = Path(out)

@@ -113,6 +113,18 @@ def ddp(module: torch.nn.Module, device: torch.device, world: int) -> torch.nn.M
     return torch.nn.parallel.DistributedDataParallel(module)
 
 
+def single_process(what: str) -> None:
+    """Refuse torchrun with more than one process for a trainer that has no DDP.
+
+    Raises:
+        PrivsemError: ``WORLD_SIZE`` > 1 (one line naming ``what`` and ``--accum``)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from .errors import PrivsemError
+
+        raise PrivsemError(f"{what} runs in one process (not under torchrun with --nproc-per-node > 1); "
+                           "use --accum for a larger batch")
+
+
 def split_batch(batch: int, world: int, accum: int = 1, what: str = "--batch") -> int:
     """Per-process micro-batch of a global ``batch``: ``batch / (world · accum)``.
 

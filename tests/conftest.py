@@ -27,3 +27,27 @@ def keep_screenshot():
             shutil.copy(path, Path(d) / Path(path).name)
 
     return keep
+
+
+class TinyTiles:
+    """The smallest recovery sampler (``train_recovery``'s sampler factory): random 16²
+    tiles in [-1, 1], a square hole, a random 384-d prompt embedding, seeded."""
+
+    def __init__(self, seed):
+        import torch
+
+        self.g = torch.Generator().manual_seed(seed)
+
+    def sample(self, n):
+        import torch
+
+        x = torch.rand(n, 3, 16, 16, generator=self.g) * 2 - 1
+        mask = torch.zeros(n, 1, 16, 16)
+        mask[..., 4:12, 4:12] = 1
+        return x.numpy(), mask.numpy(), torch.randn(n, 384, generator=self.g).numpy()
+
+
+@pytest.fixture
+def tiny_tiles():
+    """:class:`TinyTiles`, the class itself (a sampler factory)."""
+    return TinyTiles

@@ -63,7 +63,7 @@ def test_resume_keeps_the_global_batch_across_world_sizes(tmp_path):
     assert resume_batch(ckpt, False, 6, 3) == 6  # a fresh run ignores the old checkpoint
 
 
-def test_bf16_on_the_cpu_trains_both_models(tmp_path):
+def test_bf16_on_the_cpu_trains_both_models(tmp_path, tiny_tiles):
     """``--amp bf16`` is accepted on the CPU (autocast to bfloat16; the weights and the
     optimizer stay float32) with accumulation; the checkpoints record both."""
     from privsem.codec.train import CodecTrainConfig, train_codec
@@ -80,16 +80,18 @@ def test_bf16_on_the_cpu_trains_both_models(tmp_path):
     assert (meta["amp"], meta["accum"], meta["global_batch"]) == ("bf16", "2", "4")
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in load_file(str(out)).values())
 
-    class Tiles:  # the smallest sampler: random tiles, a square hole, a random prompt embedding
-        def __init__(self, seed):
-            self.g = torch.Generator().manual_seed(seed)
-
-        def sample(self, n):
-            x = torch.rand(n, 3, 16, 16, generator=self.g) * 2 - 1
-            mask = torch.zeros(n, 1, 16, 16)
-            mask[..., 4:12, 4:12] = 1
-            return x.numpy(), mask.numpy(), torch.randn(n, 384, generator=self.g).numpy()
+    Tiles = tiny_tiles  # random tiles, a square hole, a random prompt embedding
 
     summary = train_recovery(tmp_path / "r.safetensors", Tiles, RecoveryTrainConfig(steps=2, batch=4), "base",
                              mcfg=RecoveryModelConfig(resolution=16, channels=(8, 16)), opts=opts)
     assert summary["steps"] == 2 and math.isfinite(summary["final_loss"])
+
+
+def test_trainers_without_ddp_refuse_more_than_one_process(monkeypatch):
+    from privsem.errors import PrivsemError
+    from privsem.training import single_process
+
+    single_process("train joint")  # one process: fine
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(PrivsemError, match="train joint runs in one process.*--accum"):
+        single_process("train joint")

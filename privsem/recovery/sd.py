@@ -170,16 +170,12 @@ def finetune_sd(sd_path: str | Path, db, out: str | Path, tcfg, resume: bool = F
     device, ``amp`` (the U-Net's weights stay float32) and ``accum`` (``tcfg.batch`` tiles
     per step in ``accum`` micro-batches).
     """
-    import os
-
     from ..text import default_text_encoder
-    from ..training import TrainOptions, accumulate, optimizer_step, split_batch
+    from ..training import TrainOptions, accumulate, optimizer_step, single_process, split_batch
     from .train import finetune_sampler_factory, masked_mse
 
     opts = opts or TrainOptions()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise PrivsemError("fine-tuning Stable Diffusion runs in one process (not under torchrun with "
-                           "--nproc-per-node > 1); use --accum for a larger batch")
+    single_process("fine-tuning Stable Diffusion")
     local = split_batch(tcfg.batch, 1, opts.accum)
     dev = opts.device
     out = Path(out)
