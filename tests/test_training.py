@@ -95,3 +95,7 @@ def test_trainers_without_ddp_refuse_more_than_one_process(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(PrivsemError, match="train joint runs in one process.*--accum"):
         single_process("train joint")
+    from privsem.multitask.train import TrainConfig, train_and_save
+
+    with pytest.raises(PrivsemError, match="multitask train runs in one process"):
+        train_and_save(TrainConfig(), "/nonexistent-never-written")

@@ -194,9 +194,13 @@ FILES = {"link": "link.safetensors", "surrogate": "surrogate_eve.safetensors"}
 
 def train_and_save(cfg: TrainConfig, out: str | Path, progress: bool = True, device=None) -> dict:
     """Train the link and the transmitter's surrogate of Eve (used to craft the
-    perturbation) on ``device`` (default CPU), write both into ``out``; returns the report."""
+    perturbation) on ``device`` (default CPU), write both into ``out``; returns the report.
+    One process: under torchrun with more, a one-line error (the Fashion-MNIST models
+    train in minutes; there is nothing to shard)."""
+    from ..training import single_process
     from .evaluate import link_metrics
 
+    single_process("multitask train")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     link, _, log = train_link(cfg, progress, device)
