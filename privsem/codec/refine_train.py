@@ -32,6 +32,7 @@ from ..training import (
     cosine_lr,
     load_optimizer_tensors,
     optimizer_tensors,
+    single_process,
     start_step,
     stream_seed,
 )
@@ -165,6 +166,7 @@ def train_refiner(out: Path, cfg: RefineTrainConfig, mcfg: RefineConfig | None =
     from .data import default_images
     from .photos import training_photos
 
+    single_process("train refine")
     if cfg.batch < 1 or cfg.pool < 1 or cfg.crop % 2 or cfg.crop > 256:
         raise PrivsemError("need --batch ≥ 1, a pool ≥ 1 and an even crop ≤ 256")
     torch.manual_seed(cfg.seed)
