@@ -180,20 +180,18 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     t0 = time.perf_counter()
     h = msg.header
     good = [f.snr_db for f in msg.frames.values()]
-    values, no = msg.values, msg.no
-    embedding = None
+    start, embedding = 0, None
     if h.flags & FLAG_EMBEDDING:
-        embedding = symbols_to_embedding(values[:EMBED_SYMBOLS])
-        values, no = values[EMBED_SYMBOLS:], None if no is None else no[EMBED_SYMBOLS:]
+        start, embedding = EMBED_SYMBOLS, symbols_to_embedding(msg.values[:EMBED_SYMBOLS])
+    values = msg.values[start:]
     shape = (h.height, h.width)
     codec = codec_for_header(h.codec_id, values.size, shape, codec, device=device)
     noise = {}
-    if getattr(codec, "decodes_zf", False) and no is not None:
+    if getattr(codec, "decodes_zf", False) and msg.no is not None:
         # softcast, hda, digital: zero-forced values, each weighed by its own noise
         # (faded subcarriers; lost frames as erasures), as over the ideal link
-        from .phy.modem import unbias
-
-        values, noise = unbias(values, no), {"no": no[None]}
+        zf, no = msg.zero_forced()
+        values, noise = zf[start:], {"no": no[start:][None]}
     # a learned code is told an SNR inside its trained range; the others want the estimate itself
     snr_db = float(np.clip(np.mean(good), *getattr(codec, "snr_range", (-10.0, 40.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none

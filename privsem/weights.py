@@ -66,3 +66,27 @@ def load_weights(name: str, directory: Path | None = None) -> dict[str, torch.Te
     if sha256_file(path) != entry["sha256"]:
         raise IntegrityError(f"{path}: sha256 does not match models/MANIFEST.toml")
     return load_file(str(path))
+
+
+def load_model_file(path: str | Path | None, default: str | None, what: str
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, str], Path]:
+    """The committed ``models/<default>`` (``path`` None; sha256-checked by
+    :func:`load_weights`) or a user's safetensors file: (tensors, its metadata, the file).
+
+    Raises:
+        PrivsemError: a user's file that is missing or not safetensors, named as a
+            ``what`` file (e.g. ``codec``)."""
+    from safetensors import safe_open
+
+    if path is None:
+        state, file = load_weights(default), models_dir() / default
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise PrivsemError(f"{what} weights not found: {file}")
+        try:
+            state = load_file(str(file))
+        except Exception as e:  # noqa: BLE001  (safetensors raises several types for a bad file)
+            raise PrivsemError(f"not a safetensors {what} file: {file} ({e.__class__.__name__})") from None
+    with safe_open(str(file), "pt") as f:
+        return state, f.metadata() or {}, file

@@ -32,32 +32,22 @@ def _keep(a_hat, mask_hat, embedding, seed=0):
     return a_hat
 
 
-def _radio_only(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    """The software link's impairments without its multipath."""
-    from ..channel import CFO, ClockOffset, Delay, Gain, RadioChannel
-    from ..transport.links import TAIL
-
-    rng = np.random.default_rng([seed, 7])
-    stages = [CFO(float(rng.uniform(-0.02, 0.02))), ClockOffset(float(rng.uniform(-50, 50))), Gain(), Delay()]
-    return RadioChannel(seed, stages)(np.concatenate([samples, np.zeros(TAIL, np.complex64)]), snr_db).y
-
-
 def through_phy(codec, img: np.ndarray, channel: str, snr_db: float, seed: int, via: str = "software",
                 multipath: bool = True) -> np.ndarray | None:
     """float32 ``(H, W, 3)`` → what the receiver decodes after the radio chain, or None
     when no frame of the message arrived. ``via``: ``software`` or ``gnuradio``
     (``sim_channel``, always with multipath); ``multipath=False``: the software
-    channel's other impairments only (AWGN)."""
+    channel's other impairments only."""
+    from ..channel import build_link_channel
     from ..pipeline import StreamReceiver, receive_image, transmit_image
-    from ..transport.links import through_gnuradio, through_software
+    from ..transport.links import TAIL, through_gnuradio
 
     tx = transmit_image(img, _no_guard, codec, KEY, snr_db)
     if via == "gnuradio":
         y = through_gnuradio(tx.samples, channel, snr_db, snr_db, seed, True)["bob"]
-    elif multipath or channel != "awgn":
-        y = through_software(tx.samples, channel, snr_db, snr_db, seed, True)["bob"]
-    else:
-        y = _radio_only(tx.samples, snr_db, seed)
+    else:  # Bob's branch of through_software, with or without its multipath
+        x = np.concatenate([tx.samples, np.zeros(TAIL, np.complex64)])
+        y = build_link_channel(channel, seed, True, multipath)(x, snr_db).y
     rx = StreamReceiver(keep_frames=False)
     rx.feed(y)
     rx.finish()

@@ -32,13 +32,14 @@ __all__ = ["CFO", "CHANNELS", "build_link_channel", "AWGNChannel", "ClockOffset"
            "build_channel", "snr_db_to_no"]
 
 
-def build_link_channel(name: str, seed: int = 0, impairments: bool = False) -> RadioChannel:
+def build_link_channel(name: str, seed: int = 0, impairments: bool = False, multipath: bool = True) -> RadioChannel:
     """A sample-stream channel for the radio PHY.
 
     ``awgn``: unknown start (random delay) and AWGN. ``rayleigh``: plus flat Rayleigh
     fading varying slowly in time (normalised Doppler 5·10⁻⁶, i.e. 10 Hz at 2 Msps).
     ``impairments=True`` adds what real radios do: CFO uniform in ±2 % of fs, clock
-    offset in ±50 ppm, 3-tap multipath and an unknown gain.
+    offset in ±50 ppm, 3-tap multipath (``multipath=False``: all but it, with the same
+    draws) and an unknown gain.
     """
     if name not in CHANNELS:
         raise PrivsemError(f"unknown channel {name!r} (known: {', '.join(CHANNELS)})")
@@ -47,8 +48,8 @@ def build_link_channel(name: str, seed: int = 0, impairments: bool = False) -> R
     rng = np.random.default_rng([seed, 7])
     stages: list = []
     if impairments:
-        stages += [Multipath(n_taps=3), CFO(float(rng.uniform(-0.02, 0.02))),
-                   ClockOffset(float(rng.uniform(-50, 50))), Gain()]
+        stages += [Multipath(n_taps=3)] if multipath else []
+        stages += [CFO(float(rng.uniform(-0.02, 0.02))), ClockOffset(float(rng.uniform(-50, 50))), Gain()]
     if name == "rayleigh":
         stages.insert(0, Fading(doppler=5e-6))
     stages.append(Delay())

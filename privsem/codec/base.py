@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import PrivsemError
-from ..weights import load_weights, models_dir
+from ..weights import load_model_file
 from .jscc import DOWNSCALE, JSCCDecoder, JSCCEncoder, from_symbols, kn_of, to_symbols
 
 DEFAULT_WEIGHTS = {"1/6": "jscc_small.safetensors", "1/12": "jscc_small_kn12.safetensors",
@@ -177,26 +177,14 @@ def load_codec(path: str | Path | None = None, kn: str | None = None, device=Non
     """The committed JSCC for ``kn`` (default 1/6; verified by sha256), or a user's
     safetensors file at ``kn`` (default: the largest ratio it offers), on ``device``
     (default CPU; the file is read on the CPU and the weights moved once)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+    default = None
     if path is None:
         want = str(parse_kn(kn)) if kn is not None else "1/6"
         if want not in DEFAULT_WEIGHTS:
             raise PrivsemError(f"no committed JSCC for k/n {want} (there are {', '.join(DEFAULT_WEIGHTS)}; "
                                "train one with `privsem train codec` and pass it as a path)")
-        state = load_weights(DEFAULT_WEIGHTS[want])
-        file = models_dir() / DEFAULT_WEIGHTS[want]
-    else:
-        file = Path(path)
-        if not file.is_file():
-            raise PrivsemError(f"codec weights not found: {file}")
-        try:
-            state = load_file(str(file))
-        except Exception as e:  # safetensors raises several types for a bad file
-            raise PrivsemError(f"not a safetensors codec file: {file} ({e.__class__.__name__})") from None
-    with safe_open(str(file), "pt") as f:
-        meta = f.metadata() or {}
+        default = DEFAULT_WEIGHTS[want]
+    state, meta, file = load_model_file(path, default, "codec")
     if meta.get("format", FORMAT) != FORMAT:
         raise PrivsemError(f"{file}: JSCC format {meta['format']!r}, this privsem reads {FORMAT!r} "
                            "(retrain with `privsem train codec`)")

@@ -18,6 +18,7 @@ Large photos are shrunk so their long side is at most ``max_side`` pixels: a 256
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def _roots(name: str) -> list[Path]:
     ``./setup.sh`` unpacks into the venv when it may not use apt."""
     roots = [Path("/usr/share") / name]
     venv = os.environ.get("VIRTUAL_ENV")
-    prefix = Path(venv) if venv else Path(__import__("sys").prefix)
+    prefix = Path(venv) if venv else Path(sys.prefix)
     roots.append(prefix / "share" / "privsem-photos" / name)
     return [r for r in roots if r.is_dir()]
 

@@ -87,23 +87,9 @@ def refiner_state(net: RefineNet) -> tuple[dict[str, torch.Tensor], dict[str, st
 
 def load_refiner(path: str | Path | None = None) -> RefineNet:
     """The committed refiner (sha256-checked) or a user's safetensors file."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ..weights import load_model_file
 
-    from ..weights import load_weights, models_dir
-
-    if path is None:
-        state, file = load_weights(DEFAULT_FILE), models_dir() / DEFAULT_FILE
-    else:
-        file = Path(path)
-        if not file.is_file():
-            raise PrivsemError(f"refiner weights not found: {file}")
-        try:
-            state = load_file(str(file))
-        except Exception as e:  # noqa: BLE001  (safetensors raises several types for a bad file)
-            raise PrivsemError(f"not a safetensors refiner file: {file} ({e.__class__.__name__})") from None
-    with safe_open(str(file), "pt") as f:
-        meta = f.metadata() or {}
+    state, meta, file = load_model_file(path, DEFAULT_FILE, "refiner")
     try:
         if meta.get("format") != FORMAT:
             raise KeyError("format")

@@ -82,6 +82,8 @@ class PairPool:
 
     def __init__(self, photos: list[np.ndarray], cfg: RefineTrainConfig, seed: int, progress: bool) -> None:
         self.photos, self.cfg = photos, cfg
+        areas = np.array([p.shape[0] * p.shape[1] for p in photos], np.float64)
+        self.p = areas / areas.sum()  # photos drawn in proportion to their area
         self.rng = np.random.default_rng(seed)
         self.pairs: list = []
         self.next = 0
@@ -94,8 +96,7 @@ class PairPool:
         bar.close()
 
     def _new(self):
-        areas = np.array([p.shape[0] * p.shape[1] for p in self.photos], np.float64)
-        photo = self.photos[self.rng.choice(len(self.photos), p=areas / areas.sum())]
+        photo = self.photos[self.rng.choice(len(self.photos), p=self.p)]
         return make_pair(photo, self.rng, self.cfg)
 
     def refresh(self, n: int) -> None:
@@ -125,14 +126,12 @@ def held_out_metrics(net: RefineNet | None, images, snrs=(0, 5, 10, 15, 20), cha
                      kn: str = "1/6", seed: int = 0) -> dict[str, float]:
     """Mean PSNR (dB) of softcast with ``net`` (None: plain LMMSE) on ``images`` through
     the software channel and the pilot-block modem: ``psnr_<channel>_<snr>db``."""
-    from ..metrics import psnr
     from .link import send_zf
     from .softcast import SoftCastCodec
+    from .train import evaluate
 
     codec = SoftCastCodec(kn, refiner=net)
-    return {f"psnr_{ch}_{snr}db": round(float(np.mean(
-        [psnr(img, send_zf(codec, img, ch, snr, seed + i)) for i, img in enumerate(images)])), 2)
-        for ch in channels for snr in snrs}
+    return {k: v for ch in channels for k, v in evaluate(codec, images, snrs, ch, seed, send_zf).items()}
 
 
 def _save(path: Path, net, opt, step, cfg, with_optimizer: bool, metrics: dict | None = None) -> None:

@@ -132,15 +132,18 @@ def _save(path: Path, enc, dec, opt, step: int, cfg: CodecTrainConfig, with_opti
     tmp.replace(path)
 
 
-def evaluate(codec: JSCCCodec, images: list[np.ndarray], snrs=(0, 10, 20), channel: str = "awgn",
-             seed: int = 0) -> dict[str, float]:
+def evaluate(codec, images: list[np.ndarray], snrs=(0, 10, 20), channel: str = "awgn",
+             seed: int = 0, send=None) -> dict[str, float]:
     """Mean PSNR (dB) of ``codec`` (at its k/n) on ``images`` through the software channel
-    and the pilot-block modem. Keys: ``psnr_<channel>_<snr>db``."""
+    and the pilot-block modem. Keys: ``psnr_<channel>_<snr>db``. ``send``: the path
+    through the modem (default :func:`~privsem.codec.link.send_jscc`; softcast, hda and
+    the digital code use :func:`~privsem.codec.link.send_zf`)."""
     from ..metrics import psnr
     from .link import send_jscc
 
+    send = send or send_jscc
     return {f"psnr_{channel}_{snr}db": round(float(np.mean(
-        [psnr(img, send_jscc(codec, img, channel, snr, seed + i)) for i, img in enumerate(images)])), 2)
+        [psnr(img, send(codec, img, channel, snr, seed + i)) for i, img in enumerate(images)])), 2)
         for snr in snrs}
 
 
