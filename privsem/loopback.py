@@ -85,7 +85,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
         report, results, timings = _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, seed,
                                                  recovery, pub, feed, t2 - t1, device)
         report = {"snr_db": float(snr_db), "channel": channel, "eve_snr_db": float(eve_snr_db), "via": via,
-                  "impairments": impairments, **report}
+                  "impairments": impairments, "codec": codec.name, **report}  # auto: the code it chose
         timings["total"] = time.perf_counter() - t0
         report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
         _write_outputs(Path(out_dir), report, tx, results)

@@ -21,6 +21,7 @@ from ..codec.separated import (LDPC_N, MCS_TABLE, MCS_THRESHOLD_DB, SeparatedCod
 
 DEFAULT_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DEFAULT_KNS = ("1/6", "1/12", "1/24")
+ANALOG = ("auto", "softcast", "hda")  # the codes with softcast's interface, benched side by side
 
 
 def _quality(img: np.ndarray, rec: np.ndarray) -> tuple[float, float]:
@@ -56,28 +57,31 @@ def jscc_row(view, images, channel, snr, kn, seed) -> dict:
 
 
 def _softcast_pass(codec, images, channel: str, snr: float, design_snr: float, seed: int):
-    """(PSNR, SSIM) per image and the number not wholly decoded (metadata or base layer lost)."""
-    q, lost = [], 0
+    """(PSNR, SSIM) per image, the number not wholly decoded (metadata or base layer
+    lost) and, for ``auto``, how many images it sent with the hybrid (else {})."""
+    q, lost, hybrid = [], 0, 0
     for i, img in enumerate(images):
         q.append(_quality(img, send_zf(codec, img, channel, snr, seed + i, design_snr)))
         lost += not codec.last_ok[0]
-    return q, lost
+        hybrid += getattr(codec, "last_choice", [None])[0] == "hda"
+    return q, lost, ({"chose_hda": f"{hybrid}/{len(images)}"} if hasattr(codec, "last_choice") else {})
 
 
 def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | None = None, **extra) -> dict:
-    """A row of the linear analog code (``softcast``) or the hybrid (``hda``); a point
-    the code cannot serve (an image too small for its metadata at this k/n) is a row
-    with ``psnr`` None and the reason in ``cannot_serve``."""
+    """A row of the linear analog code (``softcast``), the hybrid (``hda``) or the
+    choice between them (``auto``); a point the code cannot serve (an image too small for
+    its metadata at this k/n) is a row with ``psnr`` None and the reason in
+    ``cannot_serve``."""
     from ..codec.registry import make_codec
     from ..errors import PrivsemError
 
+    design = snr if design_snr is None else design_snr
     try:
-        q, lost = _softcast_pass(make_codec(name, kn), images, channel, snr, snr if design_snr is None else design_snr,
-                                 seed)
+        q, lost, picks = _softcast_pass(make_codec(name, kn), images, channel, snr, design, seed)
     except PrivsemError as e:
         return {"codec": name, "channel": channel, "snr_db": snr, "kn": kn, "psnr": None, "ssim": None,
                 "cannot_serve": str(e), **extra}
-    return _row(name, channel, snr, kn, q, not_decoded=f"{lost}/{len(images)}", **extra)
+    return _row(name, channel, snr, kn, q, not_decoded=f"{lost}/{len(images)}", **picks, **extra)
 
 
 def digital_row(images, channel, snr, kn, image_codec, seed, max_tries: int = 6) -> dict:
@@ -114,7 +118,7 @@ def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, 
     for snr in snrs:
         q = _jscc_pass(view, images, "awgn", snr, design_snr, seed)
         rows.append(_row("jscc", "awgn", snr, kn, q, design_snr_db=design_snr))
-        for name in ("softcast", "hda"):
+        for name in ANALOG:
             rows.append(linear_row(name, images, "awgn", snr, kn, seed, design_snr, design_snr_db=design_snr))
         for ic in image_codecs:
             q, fails, _ = _digital_pass(SeparatedCodec(ic, kn, mcs), images, "awgn", snr, design_snr, seed)
@@ -127,13 +131,12 @@ def default_codec(rows: list[dict]) -> tuple[str, dict[str, float]]:
     """The code ``--codec`` should default to: the highest mean PSNR over ``rows`` (every
     channel, SNR and k/n point, each code built for the SNR it runs at, and the
     mismatch run, every code built for one SNR), among what a link can send
-    (``softcast``, ``hda``, ``jscc``, and ``digital`` with AVIF, the image codec a
+    (``auto``, ``softcast``, ``hda``, ``jscc``, and ``digital`` with AVIF, the image codec a
     receiver assumes)."""
     means = {}
-    for name, pick in (("softcast", lambda r: r["codec"] == "softcast"), ("hda", lambda r: r["codec"] == "hda"),
-                       ("jscc", lambda r: r["codec"] == "jscc"),
-                       ("digital", lambda r: r["codec"] == "digital" and r.get("image_codec") == "avif")):
-        vals = [r["psnr"] for r in rows if pick(r) and r["psnr"] is not None]
+    for name in (*ANALOG, "jscc", "digital"):
+        vals = [r["psnr"] for r in rows if r["codec"] == name and r["psnr"] is not None
+                and (name != "digital" or r.get("image_codec") == "avif")]
         if vals:
             means[name] = round(float(np.mean(vals)), 2)
     return max(means, key=means.get), means
@@ -164,7 +167,7 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
     first k/n; ``None`` skips them), the rows through the radio chain at ``phy_snr``
     (AWGN, the first k/n, each transport of ``phy_vias``: :mod:`privsem.bench.codec_phy`),
     the data used and each code's time per 256×256 image.
-    ``device``: where the JSCC runs (default CPU); softcast, hda and the digital
+    ``device``: where the JSCC runs (default CPU); auto, softcast, hda and the digital
     baseline (Sionna's LDPC) are CPU code."""
     from ..codec import load_codec
     from ..codec.data import HELD_OUT, default_images, folder_images
@@ -180,8 +183,8 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         for snr in snrs:
             for kn in kns:
                 rows.append(jscc_row(codecs[kn], images, channel, snr, kn, seed))
-                rows.append(linear_row("softcast", images, channel, snr, kn, seed))
-                rows.append(linear_row("hda", images, channel, snr, kn, seed))
+                for name in ANALOG:
+                    rows.append(linear_row(name, images, channel, snr, kn, seed))
                 for ic in image_codecs:
                     rows.append(digital_row(images, channel, snr, kn, ic, seed))
                     rows.append(capacity_row(images, channel, snr, kn, ic))
@@ -201,18 +204,17 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         from .codec_phy import phy_rows
 
         kn0 = kns[0]
-        phy = phy_rows({"softcast": make_codec("softcast", kn0), "hda": make_codec("hda", kn0),
+        phy = phy_rows({**{a: make_codec(a, kn0) for a in ANALOG},
                         "jscc": codecs[kn0], "digital": make_codec("digital", kn0)},
                        images, phy_snr, kn0, seed, tuple(phy_vias), progress=progress)
-    from ..codec.hda import HybridCodec
-    from ..codec.softcast import SoftCastCodec
+    from ..codec.registry import make_codec
 
     winner, means = default_codec(rows + mismatch)
     return {"default_codec": winner, "mean_psnr_per_codec": means, "data": data, "n_images": len(images),
             "seed": seed,
             "jscc_encode_decode_s_256": {kn: round(time_codec(c), 4) for kn, c in codecs.items()},
-            "softcast_encode_decode_s_256": {kn: round(time_codec(SoftCastCodec(kn)), 4) for kn in kns},
-            "hda_encode_decode_s_256": {kn: round(time_codec(HybridCodec(kn)), 4) for kn in kns},
+            **{f"{a}_encode_decode_s_256": {kn: round(time_codec(make_codec(a, kn)), 4) for kn in kns}
+               for a in ANALOG},
             "note": "same symbols per image for every codec; pilot-block modem (16 pilots per 256); "
                     "digital = image codec + 5G LDPC (n=1944, 20 BP iterations) + QAM, best MCS per point; "
                     "capacity = image codec at n·C(SNR) error-free bits (Rayleigh: ergodic capacity)",
@@ -258,7 +260,7 @@ def plot(result: dict, path: Path) -> None:
     kns = list(dict.fromkeys(r["kn"] for r in rows))
     fig, axes = plt.subplots(len(channels), len(kns), figsize=(4.2 * len(kns), 3.4 * len(channels)),
                              squeeze=False, sharey=True)
-    styles = {"jscc": ("-", "o"), "softcast": ("-", "^"), "hda": ("-", "D"), "digital": ("--", "s"),
+    styles = {"jscc": ("-", "o"), "auto": ("-", "*"), "softcast": ("-", "^"), "hda": ("-", "D"), "digital": ("--", "s"),
               "capacity": (":", None)}
     for a, ch in enumerate(channels):
         for b, kn in enumerate(kns):
@@ -295,9 +297,10 @@ def _plot_mismatch(result: dict, path: Path, plt) -> None:
                      if (r["codec"], r.get("image_codec")) == label and r["psnr"] is not None)
         if not pts:
             continue
-        analog = label[0] in ("jscc", "softcast", "hda")
+        analog = label[0] in ("jscc", *ANALOG)
         mcs = next(r["mcs"] for r in rows if r["codec"] == "digital")
-        name = {"jscc": "JSCC", "softcast": "SoftCast", "hda": "HDA"}.get(label[0]) or f"{label[1].upper()} + {mcs}"
+        name = {"jscc": "JSCC", "auto": "auto", "softcast": "SoftCast", "hda": "HDA"}.get(label[0]) or \
+            f"{label[1].upper()} + {mcs}"
         ax.plot(*zip(*pts), marker="o" if analog else "s", markersize=3, linestyle="-" if analog else "--",
                 label=name)
     ax.axvline(rows[0]["design_snr_db"], color="grey", lw=0.8)

@@ -58,4 +58,4 @@ def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, imp
                    f"identity recognized: {m['identity_recognized']}; frames "
                    f"{m['link']['frames_received']}/{m['link']['frames_sent']}, "
                    f"SNR est {fmt(m['link']['snr_est_db'])} dB")
-    click.echo(f"total {r['timings_s']['total']:.2f} s; wrote {out_dir}/report.json")
+    click.echo(f"codec {r['codec']}; total {r['timings_s']['total']:.2f} s; wrote {out_dir}/report.json")

@@ -67,6 +67,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.digital = SeparatedCodec(IMAGE_CODEC, kn)
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
+        self.last_expected_mse: list[float] = []
         self.last_mask: list = []
         self.last_base_ok: list[bool] = []
 
@@ -92,7 +93,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         n_d, mcs = self.split(n, cls)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
-        self.last_side = []
+        self.last_side, self.last_expected_mse = [], []
         for b, im in enumerate(np.asarray(img, np.float32)):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
@@ -100,11 +101,12 @@ class HybridCodec(ChannelUseBudget, Codec):
             out[b, :n_d], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
-            out[b, n_d:], side = self.analog.encode_one(residual, n - n_d, CLASSES[cls] < LOW_RATE_BELOW_DB,
+            out[b, n_d:], side = self.analog.encode_one(residual, n - n_d, CLASSES[cls],
                                                         masks[b], fill=False, seal_key=seal_key)
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(cls << 5 | side & 0x7F)
+            self.last_expected_mse.append(self.analog.expected_mse)  # the residual's error is the image's
         return out
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import PrivsemError
 
 CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4}  # the header's codec id
-CODECS = ("softcast", "hda", "jscc", "digital")  # what --codec offers
+CODECS = ("auto", "softcast", "hda", "jscc", "digital")  # what --codec offers (auto: softcast or hda per image)
 DEFAULT_CODEC = "softcast"  # the winner of `privsem bench codec` (docs/bench_codec.json: default_codec)
 DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
 
@@ -17,7 +17,7 @@ DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the
 def make_codec(name: str, kn: str | None = None, path: str | Path | None = None, device=None):
     """The codec ``name`` at bandwidth ratio ``kn`` (default 1/6). ``path``: the user's
     JSCC weights (``jscc`` only). ``device``: where the JSCC's networks run (default
-    CPU); softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
+    CPU); auto, softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
 
     Raises:
         PrivsemError: an unknown name, or ``path`` with a codec that has no weights."""
@@ -37,6 +37,10 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
         from .hda import HybridCodec
 
         return HybridCodec(kn or "1/6")
+    if name == "auto":
+        from .auto import AutoCodec
+
+        return AutoCodec(kn or "1/6")
     from .separated import SeparatedCodec
 
     return SeparatedCodec(DIGITAL_IMAGE_CODEC, kn or "1/6")
@@ -73,7 +77,11 @@ def codec_for_header(codec_id: int, n: int, shape: tuple[int, int], current=None
         PrivsemError: a codec id this privsem does not know or cannot decode here."""
     names = {v: k for k, v in CODEC_IDS.items()}
     name = names.get(codec_id)
-    if current is not None and getattr(current, "name", None) == name:
+    if name in getattr(current, "members", {}):  # auto: the code the header names, at auto's k/n
+        member = current.members[name]
+        if member.n_symbols(shape) == n:
+            return member
+    elif current is not None and getattr(current, "name", None) == name:
         return current
     if name not in CODECS:
         raise PrivsemError(f"message uses codec id {codec_id} ({name or 'unknown'}), which this receiver "

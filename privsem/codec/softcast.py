@@ -51,8 +51,9 @@ CHUNK = 16  # smallest chunk side in coefficients (chosen by measurement, docs/c
 MAX_GRID = 32  # chunks per side and channel at most: larger images get larger chunks, metadata stays small
 LOG_STEPS = 2  # quantization steps per octave of chunk energy (1.5 dB)
 LOG_MIN = -40  # log2 energies below this are "empty" (byte 0)
-LOW_RATE_BELOW_DB = 3.0  # links built for less than this send the metadata at QPSK rate 1/4, others at 1/2
-HEAD_BYTES, CRC_BYTES = 9, 4  # colour means, power trim, flags; CRC-32
+LOW_RATE_BELOW_DB = 12.5  # links built for less than this send the metadata at QPSK rate 1/4, others at 1/2 (docs/codec.md)
+HEAD_BYTES, CRC_BYTES = 10, 4  # colour means, power trim, design SNR, flags; CRC-32
+DESIGN_STEP, DESIGN_MIN = 0.25, -20.0  # the design SNR byte: dB = DESIGN_MIN + DESIGN_STEP·byte
 FLAG_MASK = 1  # the removed region's mask follows the chunk energies
 FLAG_SEALED = 2  # ... sealed with the DB key (AES-256-GCM): only Bob reads it
 SEAL_INFO = b"privsem-mask-seal-1"
@@ -237,6 +238,17 @@ def unseal(blob: bytes, key: bytes) -> bytes | None:
         return None
 
 
+def design_byte(design_snr_db: float) -> int:
+    """The design SNR as the metadata carries it: 0.25 dB steps from −20 dB (byte 0) to
+    43.75 dB (255), clipped."""
+    return int(np.clip(round((design_snr_db - DESIGN_MIN) / DESIGN_STEP), 0, 255))
+
+
+def design_db(byte: int) -> float:
+    """Inverse of :func:`design_byte`."""
+    return DESIGN_MIN + DESIGN_STEP * byte
+
+
 def meta_rate(design_snr_db: float) -> Fraction:
     """QPSK LDPC rate of the metadata for a link built for ``design_snr_db``."""
     return Fraction(1, 4) if design_snr_db < LOW_RATE_BELOW_DB else Fraction(1, 2)
@@ -275,6 +287,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.refiner = refiner
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
+        self.last_expected_mse: list[float] = []  # per image: the design-SNR error model (docs/codec.md "auto")
         self.last_mask: list = []
 
     def at(self, kn) -> SoftCastCodec:
@@ -320,19 +333,33 @@ class SoftCastCodec(ChannelUseBudget, Codec):
     def _energy(q: np.ndarray) -> np.ndarray:
         return np.where(q > 0, 2.0 ** ((q.astype(np.float64) - 1) / LOG_STEPS + LOG_MIN), 0.0)
 
-    def _plan(self, q: np.ndarray, sizes: np.ndarray, n_analog: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunks sent (highest quantized energy first, ties by index, while they fit)
-        and their gains ``g`` (unit mean power over ``n_analog`` complex symbols); both
-        ends compute it from the metadata alone."""
+    def _plan(self, q: np.ndarray, sizes: np.ndarray, n_analog: int,
+              design_snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+        """Chunks sent and their gains ``g``; both ends compute it from the metadata alone.
+
+        Candidates are the chunks of highest quantized energy (ties by index) that fit the
+        ``n_analog`` complex symbols. Their energies are split for the LMMSE receiver at
+        the design SNR (reverse water-filling): a coefficient of chunk i gets energy
+        ``p_i = max(0, t·√(λ_i N) − N)`` with N the noise variance per real value and t
+        set by unit mean power, ``Σ size_i p_i = n_analog``. This minimizes the LMMSE
+        error ``Σ size_i λ_i N / (p_i + N)``; chunks whose ``p_i`` would be 0 are not
+        sent. At high SNR it tends to SoftCast's ``g ∝ λ^(−1/4)`` (``p ∝ √λ``); at low
+        SNR it spends nothing on weak chunks (+0.6 dB at 0 dB over AWGN, +1.2 dB over
+        Rayleigh fading: docs/codec.md)."""
         lam = self._energy(q)
         order = np.argsort(-lam, kind="stable")
         order = order[lam[order] > 0]
         sent = order[np.cumsum(sizes[order]) <= 2 * n_analog]
         if not sent.size:
             return sent, np.zeros(0)
-        # Σ size_i g_i² λ_i = n_analog with g_i = c λ_i^(−1/4)
-        c = np.sqrt(n_analog / np.sum(sizes[sent] * np.sqrt(lam[sent])))
-        return sent, c * lam[sent] ** -0.25
+        N = 10.0 ** (-design_snr_db / 10.0) / 2
+        root = np.sqrt(lam[sent] * N)  # descending
+        s = sizes[sent].astype(np.float64)
+        # t for the first k chunks, then the largest k whose weakest chunk still gets p > 0
+        t = (n_analog + N * np.cumsum(s)) / np.cumsum(s * root)
+        k = int(np.flatnonzero(t * root > N)[-1]) + 1
+        p = t[k - 1] * root[:k] - N
+        return sent[:k], np.sqrt(p / lam[sent[:k]])
 
     # -- sender ----------------------------------------------------------------------
 
@@ -345,16 +372,18 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
-        self.last_side = []
+        self.last_side, self.last_expected_mse = [], []
         for b, im in enumerate(np.asarray(img, np.float64)):
-            out[b], side = self.encode_one(im, n, meta_rate(snr_db) == Fraction(1, 4), masks[b], seal_key=seal_key)
+            out[b], side = self.encode_one(im, n, snr_db, masks[b], seal_key=seal_key)
             self.last_side.append(side)
+            self.last_expected_mse.append(self.expected_mse)
         return out
 
-    def encode_one(self, im: np.ndarray, n: int, low_rate: bool, mask: np.ndarray | None = None,
+    def encode_one(self, im: np.ndarray, n: int, design_snr_db: float, mask: np.ndarray | None = None,
                    fill: bool = True, seal_key: bytes | None = None) -> tuple[np.ndarray, int]:
         """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
-        header byte). ``low_rate``: metadata at QPSK 1/4 instead of 1/2; ``mask``: the
+        header byte). ``design_snr_db``: the SNR the link is built for (it sets the
+        power split and the metadata's code rate; it travels in the metadata); ``mask``: the
         removed region (sent with the metadata, sealed with ``seal_key`` if given; with
         ``fill`` the hole is filled smoothly first)."""
         from scipy.fft import dctn
@@ -362,7 +391,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         from ..recovery.classical import push_pull_fill
 
         shape = tuple(im.shape[-2:])
-        low = 0x80 if low_rate else 0
+        low = 0x80 if meta_rate(design_snr_db) == Fraction(1, 4) else 0
+        design = design_byte(design_snr_db)
         packed_mask = None
         if mask is not None and mask.any():
             packed_mask = pack_mask(mask, mask_cell(shape))
@@ -376,14 +406,14 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         q_all = self._quantize(np.array([np.mean(ch * ch) for ch in chunks]))
         # the metadata's size depends on what is sent and the reverse: grow it until it holds
         for _ in range(MAX_META_CW):
-            sent, g = self._plan(q_all, lay.sizes, lay.analog_pos.size)
+            sent, g = self._plan(q_all, lay.sizes, lay.analog_pos.size, design_db(design))
             q = np.zeros_like(q_all)
             q[sent] = q_all[sent]  # unsent chunks are 0: the receiver needs only the sent ones
             vals = np.concatenate([chunks[i].reshape(-1) * gi for i, gi in zip(sent, g)]) if sent.size else None
             # λ is quantized: trim to exactly unit power (the receiver applies the same trim)
             trim = np.sqrt(lay.analog_pos.size / max(np.sum(vals * vals), 1e-30)) if sent.size else 1.0
             trim = float(np.clip(np.round(trim * 32768) / 32768, 0.5, 65535 / 32768))
-            data = self._meta_bytes(mean, trim, q, packed_mask, seal_key)
+            data = self._meta_bytes(mean, trim, design, q, packed_mask, seal_key)
             need = -(-8 * len(data) // lay.meta_k)
             if need <= lay.meta_cw:
                 break
@@ -393,16 +423,32 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         reals = np.zeros(2 * lay.analog_pos.size)
         if sent.size:
             reals[: vals.size] = vals * trim
+        self.expected_mse = self._expected_mse(chunks, sent, g * trim, self._energy(q_all), design_db(design), im.size)
         out = np.zeros(n, np.complex64)
         out[lay.analog_pos] = spread(reals[0::2] + 1j * reals[1::2])
         out[lay.meta_pos] = self._meta_symbols(lay, data)
         return out, lay.side_byte
 
     @staticmethod
-    def _meta_bytes(mean: np.ndarray, trim: float, q: np.ndarray, packed_mask: bytes | None,
+    def _expected_mse(chunks: list[np.ndarray], sent: np.ndarray, gain: np.ndarray, lam: np.ndarray,
+                      design_snr_db: float, n_values: int) -> float:
+        """The mean squared error per pixel value of the LMMSE estimate at the design SNR
+        over AWGN, before refinement: unsent chunks lose their energy; a sent coefficient
+        x with gain G and prior λ (quantized) leaves ``(x² N² + G² λ² N) / (G² λ + N)²``."""
+        N = 10.0 ** (-design_snr_db / 10.0) / 2
+        energy = np.array([np.sum(ch * ch) for ch in chunks])
+        err = energy.sum() - energy[sent].sum()
+        if sent.size:
+            G2, lq = gain * gain, lam[sent]
+            size = np.array([chunks[i].size for i in sent])
+            err += np.sum((energy[sent] * N * N + size * G2 * lq * lq * N) / (G2 * lq + N) ** 2)
+        return float(err / n_values)
+
+    @staticmethod
+    def _meta_bytes(mean: np.ndarray, trim: float, design: int, q: np.ndarray, packed_mask: bytes | None,
                     seal_key: bytes | None = None) -> bytes:
         """CRC-32, then: colour means (luma in [0, √3], chroma in [−√2, √2]) and the
-        power trim (in [0.5, 2)), 16 bits each; a flags byte; the chunk bytes deflated
+        power trim (in [0.5, 2)), 16 bits each; the design SNR byte; a flags byte; the chunk bytes deflated
         (mostly zeros: most chunks are not sent); if flagged, the deflated mask, or its
         sealed blob after a 2-byte length."""
         head = np.clip(np.round((mean + 2.0) / 4.0 * 65535), 0, 65535).astype(">u2").tobytes()
@@ -414,7 +460,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             if seal_key is not None:
                 blob = seal(packed_mask, seal_key)
                 flags, tail = FLAG_MASK | FLAG_SEALED, len(blob).to_bytes(2, "big") + blob
-        head += bytes([flags])
+        head += bytes([design, flags])
         body = head + zlib.compress(q.tobytes(), 9) + tail
         return zlib.crc32(body).to_bytes(CRC_BYTES, "big") + body
 
@@ -432,7 +478,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     @staticmethod
     def _read_meta(lay: Layout, sym: np.ndarray, no: np.ndarray, seal_key: bytes | None = None):
-        """(colour means, power trim, chunk bytes, mask bool (H, W) or None, sealed) from
+        """(colour means, power trim, design SNR (dB), chunk bytes, mask bool (H, W) or None, sealed) from
         the metadata symbols, or None when the metadata does not check out. A sealed
         mask is read only with the ``seal_key`` it was sealed with."""
         sym, no = (a.reshape(-1, lay.meta_cw).T.reshape(-1) for a in (sym, no))  # undo the interleave
@@ -475,7 +521,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         elif sealed and seal_key is not None:
             packed = unseal(blob, seal_key)
             mask = None if packed is None else unpack_mask(packed, lay.shape, cell)
-        return words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, np.frombuffer(streams[0], np.uint8), mask, sealed
+        return (words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, design_db(head[8]), np.frombuffer(streams[0], np.uint8),
+                mask, sealed)
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
                no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
@@ -509,11 +556,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
         if meta is None:
             return None, None
-        mean, trim, q, hole, _ = meta
+        mean, trim, design, q, hole, _ = meta
         coeffs = np.zeros((3, *shape))
         chunks = self._chunks(coeffs, lay)
         sizes = lay.sizes
-        sent, g = self._plan(q, sizes, lay.analog_pos.size)
+        sent, g = self._plan(q, sizes, lay.analog_pos.size, design)
         g = g * trim
         lam = self._energy(q)
         p = np.zeros(2 * lay.analog_pos.size)  # prior variance of each sent real value

@@ -21,8 +21,10 @@ def test_bench_rows_on_a_user_folder(tmp_path):
               progress=lambda s: None, design_snr=10.0, mismatch_snrs=(0.0, 10.0))
     assert res["n_images"] == 1 and "imgs" in res["data"]
     rows = {r["codec"]: r for r in res["rows"]}
-    assert set(rows) == {"jscc", "softcast", "hda", "digital", "capacity"}
-    assert res["default_codec"] in {"jscc", "softcast", "hda", "digital"}
+    assert set(rows) == {"jscc", "auto", "softcast", "hda", "digital", "capacity"}
+    assert res["default_codec"] in {"jscc", "auto", "softcast", "hda", "digital"}
+    assert rows["auto"]["psnr"] in (rows["softcast"]["psnr"], rows["hda"]["psnr"])  # one image: its choice
+    assert rows["auto"]["chose_hda"] in ("0/1", "1/1")
     for r in rows.values():
         assert r["channel"] == "awgn" and r["snr_db"] == 12.0 and r["kn"] == "1/12"
         assert 10.0 < r["psnr"] < 60.0 and 0.0 < r["ssim"] <= 1.0
@@ -36,7 +38,7 @@ def test_bench_rows_on_a_user_folder(tmp_path):
     assert mm["softcast", 10.0]["psnr"] > mm["softcast", 0.0]["psnr"]
     # through the OFDM PHY at 10 dB: the receiver undoes delay, CFO, clock offset and gain
     phy = {(r["codec"], r["impairments"]): r for r in res["phy"]}
-    assert set(phy) == {(c, i) for c in ("softcast", "hda", "jscc", "digital") for i in ("radio", "radio+multipath")}
+    assert set(phy) == {(c, i) for c in ("auto", "softcast", "hda", "jscc", "digital") for i in ("radio", "radio+multipath")}
     assert all(r["via"] == "software" and r["snr_db"] == 10.0 and r["lost"] == "0/1" for r in phy.values())
     assert abs(phy["softcast", "radio"]["loss_db"]) < 1.0 and abs(phy["jscc", "radio"]["loss_db"]) < 1.0
     assert phy["softcast", "radio+multipath"]["psnr"] > 20.0
@@ -54,10 +56,11 @@ def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
     res = json.loads(out.read_text())
     rows = res["rows"]
     assert res["phy"] == []
-    assert [r["codec"] for r in rows] == ["jscc", "softcast", "hda", "digital", "capacity"]
-    assert rows[3]["image_codec"] == "avif" and rows[3]["channel"] == "rayleigh"
+    assert [r["codec"] for r in rows] == ["jscc", "auto", "softcast", "hda", "digital", "capacity"]
+    assert rows[4]["image_codec"] == "avif" and rows[4]["channel"] == "rayleigh"
     # 96×128 at 1/24 is 1 536 symbols: hda's analog quarter cannot hold its metadata; a row says so
-    assert rows[2]["psnr"] is None and "too few for softcast's metadata" in rows[2]["cannot_serve"]
+    assert rows[3]["psnr"] is None and "too few for softcast's metadata" in rows[3]["cannot_serve"]
+    assert rows[1]["chose_hda"] == "0/1" and rows[1]["psnr"] == rows[2]["psnr"]  # auto: softcast alone
     capsys.readouterr()
     for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"], ["--phy", "usrp"]):
         assert main(["bench", "codec", *bad]) == 1

@@ -1,0 +1,112 @@
+"""``--codec auto``: per image, the linear code or the hybrid, whichever the sender
+expects to be better at the SNR its link is built for.
+
+The sender encodes the image both ways and compares what each will deliver at the
+design SNR over AWGN, which it can compute without sending anything: every transform
+is orthonormal, the hybrid's sender decodes its own base layer, and the LMMSE error of
+each analog coefficient follows from its gain, its prior and the noise
+(:meth:`~privsem.codec.softcast.SoftCastCodec._expected_mse`; on the held-out photos
+the prediction is within 0.3 dB of what arrives, docs/codec.md). The hybrid is chosen
+only when it is expected to be :data:`MARGIN_DB` better: softcast's learned refinement
+(up to +0.45 dB) is not in the model, and softcast has no cliff where the hybrid's base
+layer has one. Typically the hybrid wins on smooth pictures and at low SNR, where a
+digital compressor's efficiency matters, and softcast on detailed pictures and from
+about 15 dB up, where the analog code keeps adding detail.
+
+The choice is the frame header's codec id (``softcast`` or ``hda``), so Bob and Eve
+decode by the header as for any codec; ``auto`` itself never appears in a header.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import PrivsemError
+from .base import Codec, parse_kn
+from .separated import ChannelUseBudget
+
+MARGIN_DB = 0.5  # the hybrid must be expected this much better (dB) to be chosen
+
+
+class AutoCodec(ChannelUseBudget, Codec):
+    """softcast or hda per image, with their interface (``encode(img, snr_db,
+    mask=None, seal_key=None)``; see :class:`~privsem.codec.softcast.SoftCastCodec`).
+
+    After ``encode``, ``name`` is the code chosen for the last image (what the frame
+    header names), ``last_choice`` the choice per image and ``last_expected_psnr`` the
+    predicted PSNR (dB) per image and code. ``decode`` decodes with the codes chosen at
+    the last ``encode`` (the loopback's shortcut); a receiver builds the code the header
+    names instead (:func:`~privsem.codec.registry.codec_for_header` takes it from
+    :attr:`members`).
+
+    Args:
+        kn: bandwidth ratio.
+    """
+
+    uses_side = True
+    decodes_zf = True
+    sends_mask = True
+
+    def __init__(self, kn: str | Fraction = "1/6") -> None:
+        from .hda import HybridCodec
+        from .softcast import SoftCastCodec
+
+        self.kn = parse_kn(kn)
+        self.members = {"softcast": SoftCastCodec(self.kn), "hda": HybridCodec(self.kn)}
+        self.name = "softcast"
+        self.last_choice: list[str] = []
+        self.last_side: list[int] = []
+        self.last_expected_psnr: list[dict[str, float]] = []
+        self.last_ok: list[bool] = []
+        self.last_mask: list = []
+
+    def at(self, kn) -> AutoCodec:
+        return AutoCodec(kn)
+
+    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
+               seal_key: bytes | None = None) -> np.ndarray:
+        """float32 ``(B, 3, H, W)`` in [0, 1] → complex64 ``(B, n)``, each image by the
+        code it is expected to do better with at ``snr_db`` (softcast alone where the
+        hybrid cannot serve the size and k/n)."""
+        B = img.shape[0]
+        masks = [None] * B if mask is None else np.broadcast_to(mask, (B, *img.shape[-2:]))
+        out = np.zeros((B, self.n_symbols(tuple(img.shape[-2:]))), np.complex64)
+        self.last_choice, self.last_side, self.last_expected_psnr = [], [], []
+        for b in range(B):
+            sent, sides, dbs = {}, {}, {}
+            for name, codec in self.members.items():
+                m = None if masks[b] is None else masks[b][None]
+                try:
+                    sent[name] = codec.encode(img[b:b + 1], snr_db, mask=m, seal_key=seal_key)[0]
+                except PrivsemError:
+                    if name == "softcast":
+                        raise
+                    continue  # e.g. too few symbols for the hybrid's two parts: softcast alone
+                sides[name] = codec.last_side[0]
+                dbs[name] = round(float(10 * np.log10(1 / max(codec.last_expected_mse[0], 1e-12))), 2)
+            pick = "hda" if "hda" in dbs and dbs["hda"] >= dbs["softcast"] + MARGIN_DB else "softcast"
+            out[b] = sent[pick]
+            self.last_choice.append(pick)
+            self.last_side.append(sides[pick])
+            self.last_expected_psnr.append(dbs)
+        self.name = self.last_choice[-1] if self.last_choice else "softcast"
+        return out
+
+    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
+               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
+        """As the chosen codes' ``decode``, image by image, with the choices of the last
+        :meth:`encode` (a batch of the same size)."""
+        self.rate_of(y.shape[-1], shape)
+        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
+        choice = self.last_choice if len(self.last_choice) == y.shape[0] else [self.name] * y.shape[0]
+        out = np.empty((y.shape[0], 3, *shape), np.float32)
+        self.last_ok, self.last_mask = [], []
+        for b, name in enumerate(choice):
+            codec = self.members[name]
+            out[b] = codec.decode(y[b:b + 1], snr_db, shape, sides[b],
+                                  no=None if no is None else np.asarray(no)[b:b + 1], seal_key=seal_key)[0]
+            self.last_ok.append(codec.last_ok[0])
+            self.last_mask.append(codec.last_mask[0])
+        return out
