@@ -16,8 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from ..codec.link import send_jscc, send_zf
-from ..codec.separated import (LDPC_N, MCS_TABLE, MCS_THRESHOLD_DB, SeparatedCodec, capacity,
-                               capacity_bound, channel_uses)
+from ..codec.separated import (
+    LDPC_N,
+    MCS_TABLE,
+    MCS_THRESHOLD_DB,
+    SeparatedCodec,
+    capacity,
+    capacity_bound,
+    channel_uses,
+)
 
 DEFAULT_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DEFAULT_KNS = ("1/6", "1/12", "1/24")

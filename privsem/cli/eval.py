@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..codec.registry import CODEC_CHOICES, DEFAULT_CODEC
 from . import cli
 from .options import device_option, view_option
 
@@ -17,7 +18,7 @@ from .options import device_option, view_option
 @click.option("--workers", type=int, default=None, help="Worker processes (overrides the config).")
 @click.option("--transport", default=None, help="software | gnuradio | radio (overrides the config).")
 @click.option("--codec", default=None,
-              help="softcast | hda | jscc | digital, or a JSCC weights file (overrides the config) [softcast].")
+              help=f"{CODEC_CHOICES}, or a JSCC weights file (overrides the config) [{DEFAULT_CODEC}].")
 @click.option("--joint", "joint", default=None,
               help="A `privsem train joint` folder: adds the 'joint' variant (Algorithm 3's parts).")
 @click.option("--dataset", "dataset", default=None, type=click.Path(path_type=Path),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..codec.registry import CODEC_CHOICES, DEFAULT_CODEC
 from . import cli
 from .options import device_option, gui_options, recovery_options, view_option
 
@@ -27,7 +28,7 @@ from .options import device_option, gui_options, recovery_options, view_option
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
               help="Seconds to wait for samples from GNU Radio.")
 @click.option("--codec", "codec_path", default=None,
-              help="softcast | hda | jscc | digital, or a JSCC .safetensors file [softcast, the winner of bench codec].")
+              help=f"{CODEC_CHOICES}, or a JSCC .safetensors file [{DEFAULT_CODEC}, the winner of bench codec].")
 @click.option("--kn", default=None, help="Bandwidth ratio k/n (softcast and digital: any; the committed JSCC: 1/6, "
                                          "1/12, 1/24) [1/6].")
 @click.option("--open-mask", is_flag=True,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..codec.registry import CODEC_CHOICES, DEFAULT_CODEC
 from . import cli
 from .options import device_option, gui_options, recovery_options, view_option
 
@@ -23,7 +24,7 @@ from .options import device_option, gui_options, recovery_options, view_option
 @click.option("--freq", "center_freq", type=float, default=0.0, show_default=True, help="Centre frequency (Hz), SigMF.")
 @click.option("--send-embedding", is_flag=True, help="Also send the prompt embedding (the paper's scheme).")
 @click.option("--codec", default=None,
-              help="softcast | hda | jscc | digital, or a JSCC .safetensors file [softcast]; receivers follow the header.")
+              help=f"{CODEC_CHOICES}, or a JSCC .safetensors file [{DEFAULT_CODEC}]; receivers follow the header.")
 @click.option("--kn", default=None, help="Bandwidth ratio k/n (the committed JSCC: 1/6, 1/12, 1/24) [1/6].")
 @click.option("--open-mask", is_flag=True, help="softcast/hda: the removed region's mask in the clear (default: sealed).")
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
