@@ -123,6 +123,19 @@ def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_cod
         plot(result, plot_path)
 
 
+@bench.command("outline")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the figures here.")
+@click.option("--scenes", "n_scenes", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Held-out entity scenes.")
+@click.option("--snr", "snr_db", type=float, default=10.0, show_default=True)
+def bench_outline(json_path, n_scenes, snr_db) -> None:
+    """How much of a sealed region's outline Eve finds, smooth fill vs textured fill."""
+    from ..bench.outline import run
+
+    _emit(run(n_scenes, snr_db), json_path)
+
+
 @bench.command("mcs")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--codewords", type=int, default=50, show_default=True)

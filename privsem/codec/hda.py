@@ -84,7 +84,7 @@ class HybridCodec(ChannelUseBudget, Codec):
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None) -> np.ndarray:
-        from ..recovery.classical import push_pull_fill
+        from .fill import smooth_fill, textured_fill
         from .imagecodec import decompress
 
         shape = tuple(img.shape[-2:])
@@ -97,7 +97,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         for b, im in enumerate(np.asarray(img, np.float32)):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
-                im = push_pull_fill(im, known_hole(masks[b]))
+                im = (textured_fill if seal_key is not None else smooth_fill)(im, known_hole(masks[b]))
             out[b, :n_d], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)

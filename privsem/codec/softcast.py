@@ -18,11 +18,13 @@ costs every coefficient a little instead of some coefficients everything; the re
 LMMSE estimate takes each symbol's own noise variance (after zero-forcing) into account.
 Over AWGN the spreading changes nothing.
 
-The removed region costs no power: given the guard's mask, the sender fills the hole
-smoothly from its surroundings before the transform (no black hole whose sharp edge
-would spend coefficients), and sends the mask, max-pooled to a grid of at most
+The removed region costs almost no power: given the guard's mask, the sender fills the
+hole from its surroundings before the transform (no black hole whose sharp edge would
+spend coefficients), and sends the mask, max-pooled to a grid of at most
 :data:`MASK_SIDE` cells and deflated, with the metadata: both receivers then know M̂
 (a superset of M by at most one cell) instead of estimating it from a noisy black area.
+Sealed with the DB key, only Bob learns M̂; the fill then carries the background's own
+texture, so that Eve finds no flat patch in its place either (:mod:`.fill`).
 
 Metadata (the three colour means, each sent chunk's quantized log-energy, the mask; a CRC-32)
 is 5G-LDPC coded with QPSK and spread evenly over the symbols; it is counted in the
@@ -365,9 +367,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None) -> np.ndarray:
-        """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled smoothly
-        and sent as side information), or None; ``seal_key``: seal it with this DB key
-        (only a receiver with the key learns the outline)."""
+        """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled and sent
+        as side information), or None; ``seal_key``: seal it with this DB key (only a
+        receiver with the key learns the outline; the fill is textured)."""
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
@@ -385,10 +387,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         header byte). ``design_snr_db``: the SNR the link is built for (it sets the
         power split and the metadata's code rate; it travels in the metadata); ``mask``: the
         removed region (sent with the metadata, sealed with ``seal_key`` if given; with
-        ``fill`` the hole is filled smoothly first)."""
+        ``fill`` the hole is filled first: smoothly, or with texture when sealed,
+        :mod:`privsem.codec.fill`)."""
         from scipy.fft import dctn
 
-        from ..recovery.classical import push_pull_fill
+        from .fill import smooth_fill, textured_fill
 
         shape = tuple(im.shape[-2:])
         low = 0x80 if meta_rate(design_snr_db) == Fraction(1, 4) else 0
@@ -396,8 +399,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         packed_mask = None
         if mask is not None and mask.any():
             packed_mask = pack_mask(mask, mask_cell(shape))
-            if fill:  # what the receivers will know as the hole, ⊇ mask
-                im = push_pull_fill(im.transpose(1, 2, 0).astype(np.float32), known_hole(mask)).transpose(2, 0, 1)
+            if fill:  # what the receivers will know as the hole, ⊇ mask; sealed: no flat patch to find
+                im = (textured_fill if seal_key is not None else smooth_fill)(
+                    im.transpose(1, 2, 0).astype(np.float32), known_hole(mask)).transpose(2, 0, 1)
         x = np.einsum("ij,jhw->ihw", COLOUR, np.asarray(im, np.float64))
         mean = x.mean(axis=(1, 2))
         coeffs = dctn(x - mean[:, None, None], axes=(1, 2), norm="ortho")
