@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from .base import Codec, parse_kn
+from .base import Codec, one_blas_thread, parse_kn
 from .separated import LDPC_N, ChannelUseBudget, SeparatedCodec, mcs_by_name
 from .softcast import LOW_RATE_BELOW_DB, SoftCastCodec, known_hole
 
@@ -84,6 +84,10 @@ class HybridCodec(ChannelUseBudget, Codec):
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None) -> np.ndarray:
+        with one_blas_thread():
+            return self._encode(img, snr_db, mask, seal_key)
+
+    def _encode(self, img, snr_db, mask, seal_key) -> np.ndarray:
         from .fill import smooth_fill, textured_fill
         from .imagecodec import decompress
 
@@ -111,6 +115,10 @@ class HybridCodec(ChannelUseBudget, Codec):
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
                no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
+        with one_blas_thread():
+            return self._decode(y, snr_db, shape, side, no, seal_key)
+
+    def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)

@@ -10,7 +10,7 @@ from ..errors import PrivsemError
 
 CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4}  # the header's codec id
 CODECS = ("auto", "softcast", "hda", "jscc", "digital")  # what --codec offers (auto: softcast or hda per image)
-DEFAULT_CODEC = "softcast"  # the winner of `privsem bench codec` (docs/bench_codec.json: default_codec)
+DEFAULT_CODEC = "auto"  # the winner of `privsem bench codec` (docs/bench_codec_softcast.json: default_codec)
 CODEC_CHOICES = " | ".join(CODECS)  # for help texts
 DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
 

@@ -35,6 +35,7 @@ so (``last_ok``) and returns mid-grey, like a digital outage.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,7 +44,7 @@ import numpy as np
 
 from ..errors import PrivsemError
 from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
-from .base import Codec, parse_kn
+from .base import Codec, one_blas_thread, parse_kn
 from .separated import ChannelUseBudget
 
 # Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
@@ -101,10 +102,26 @@ def _edges(size: int, chunk: int) -> np.ndarray:
     return np.minimum(np.arange(0, size + chunk, chunk), size)[: -(-size // chunk) + 1]
 
 
+@functools.lru_cache(maxsize=64)
+def _positions(n: int, n_meta: int) -> tuple[np.ndarray, np.ndarray]:
+    """(metadata positions, spread evenly; the rest in a fixed pseudo-random order), int64,
+    read-only: encoder and decoder ask for the same few layouts again and again."""
+    meta_pos = np.floor(np.arange(n_meta) * (n / n_meta)).astype(np.int64)
+    free = np.ones(n, bool)
+    free[meta_pos] = False
+    rest = np.flatnonzero(free)
+    analog_pos = rest[np.random.default_rng(n).permutation(rest.size)]
+    meta_pos.flags.writeable = analog_pos.flags.writeable = False
+    return meta_pos, analog_pos
+
+
+@functools.lru_cache(maxsize=4)
 def _hadamard(n: int) -> np.ndarray:
     from scipy.linalg import hadamard
 
-    return hadamard(n).astype(np.float64) / np.sqrt(n)
+    h = hadamard(n).astype(np.float64) / np.sqrt(n)
+    h.flags.writeable = False
+    return h
 
 
 def _groups(m: int) -> np.ndarray:
@@ -147,11 +164,16 @@ def despread_lmmse(y: np.ndarray, p: np.ndarray, nu: np.ndarray) -> np.ndarray:
         est = pp / (pp + nn) * yy  # the unspread tail
         if idx.size:
             P, N, Y = pp[idx], nn[idx], yy[idx]
-            # û = P H (H P H + N)⁻¹ y per group
-            A = (H[None] * P[:, None, :]) @ H
-            A[:, np.arange(SPREAD), np.arange(SPREAD)] += N
-            z = np.linalg.solve(A, Y[..., None])[..., 0]
-            est[idx] = P * (z @ H)
+            # û = P H (H P H + N)⁻¹ y per group; where N is one value n (AWGN), H P H + n I
+            # = H (P + n I) H with H H = I, so û = P (P + n I)⁻¹ H y: no solve needed
+            flat = np.ptp(N, axis=1) == 0
+            est[idx[flat]] = P[flat] / (P[flat] + N[flat]) * (Y[flat] @ H)
+            if not flat.all():
+                g = ~flat
+                A = (H[None] * P[g][:, None, :]) @ H
+                A[:, np.arange(SPREAD), np.arange(SPREAD)] += N[g]
+                z = np.linalg.solve(A, Y[g][..., None])[..., 0]
+                est[idx[g]] = P[g] * (z @ H)
         out[part::2] = est
     return out
 
@@ -310,9 +332,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         if not meta_cw or n_meta >= n:
             raise PrivsemError(f"a {H}×{W} image at k/n {self.kn} has {n} symbols, too few for softcast's "
                                f"metadata ({n_meta} or more): use a larger image or k/n")
-        meta_pos = np.floor(np.arange(n_meta) * (n / n_meta)).astype(np.int64)
-        rest = np.setdiff1d(np.arange(n), meta_pos)
-        analog_pos = rest[np.random.default_rng(n).permutation(rest.size)]
+        meta_pos, analog_pos = _positions(n, n_meta)
         return Layout((H, W), (_edges(H, chunk), _edges(W, chunk)), n, meta_k, meta_cw, meta_pos, analog_pos)
 
     # -- both ends -------------------------------------------------------------------
@@ -370,6 +390,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled and sent
         as side information), or None; ``seal_key``: seal it with this DB key (only a
         receiver with the key learns the outline; the fill is textured)."""
+        with one_blas_thread():
+            return self._encode(img, snr_db, mask, seal_key)
+
+    def _encode(self, img, snr_db, mask, seal_key) -> np.ndarray:
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
@@ -530,6 +554,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
                no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
+        with one_blas_thread():
+            return self._decode(y, snr_db, shape, side, no, seal_key)
+
+    def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)

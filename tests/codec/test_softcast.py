@@ -120,7 +120,12 @@ def test_bad_sizes_and_header_bytes_are_one_line(shape, kn, msg):
 
 
 def test_registry_and_header_ids(photo):
-    assert CODEC_IDS["softcast"] == 3 and isinstance(resolve_codec(None), SoftCastCodec)
+    from privsem.codec.auto import AutoCodec
+    from privsem.codec.registry import DEFAULT_CODEC
+
+    assert CODEC_IDS["softcast"] == 3 and "auto" not in CODEC_IDS  # auto is never in a header
+    assert DEFAULT_CODEC == "auto" and isinstance(resolve_codec(None), AutoCodec)
+    assert isinstance(resolve_codec("softcast"), SoftCastCodec)
     assert isinstance(make_codec("digital", "1/12"), SeparatedCodec)
     n = channel_uses(photo.shape[:2], SoftCastCodec("1/12").kn)
     assert str(kn_from_symbols(n, photo.shape[:2])) == "1/12"
