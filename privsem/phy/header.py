@@ -171,23 +171,35 @@ def encode_header(h: Header) -> np.ndarray:
     return qam_map(np.tile(coded, COPIES), 2)[_INTERLEAVE]
 
 
-def decode_headers(symbols: np.ndarray, no: np.ndarray) -> list[Header | None]:
-    """Batch-decode headers: equalized QPSK symbols complex ``(B, 1000)`` with noise
-    variance ``(B, 1000)`` → one :class:`Header` (or None on CRC failure) per row."""
+def _header_llr(symbols: np.ndarray, no: np.ndarray) -> np.ndarray:
     from .digital import qam_llr
 
+    llr = qam_llr(symbols[:, _DEINTERLEAVE], no[:, _DEINTERLEAVE], 2)
+    return np.ascontiguousarray(llr.reshape(symbols.shape[0], COPIES, CODED_BITS).sum(axis=1))
+
+
+def decode_headers(symbols: np.ndarray, no: np.ndarray, list_decode: bool = True) -> list[Header | None]:
+    """Batch-decode headers: equalized QPSK symbols complex ``(B, 1000)`` with noise
+    variance ``(B, 1000)`` → one :class:`Header` (or None on CRC failure) per row.
+    Successive cancellation first (fast, one call for the batch); the list decoder only
+    for rows that fail CRC-32, unless ``list_decode`` is False (the caller retries
+    with :func:`decode_header_list` those it still needs)."""
     if symbols.shape[0] == 0:
         return []
     _, sc, scl = _polar()
-    llr = qam_llr(symbols[:, _DEINTERLEAVE], no[:, _DEINTERLEAVE], 2)
-    llr = np.ascontiguousarray(llr.reshape(symbols.shape[0], COPIES, CODED_BITS).sum(axis=1))
-    # Successive cancellation first (fast); the list decoder only for what fails CRC-32.
+    llr = _header_llr(symbols, no)
     out = _unpack_rows(sc(torch.from_numpy(llr)).numpy())
     retry = [i for i, h in enumerate(out) if h is None]
-    if retry:
+    if retry and list_decode:
         for i, h in zip(retry, _unpack_rows(scl(torch.from_numpy(llr[retry])).numpy())):
             out[i] = h
     return out
+
+
+def decode_header_list(symbols: np.ndarray, no: np.ndarray) -> Header | None:
+    """One header by the list decoder (SCL, list 8): complex ``(1000,)`` and ``(1000,)``."""
+    llr = _header_llr(symbols[None], no[None])
+    return _unpack_rows(_polar()[2](torch.from_numpy(llr)).numpy())[0]
 
 
 def _unpack_rows(bits: np.ndarray) -> list[Header | None]:

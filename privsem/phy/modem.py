@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .digital import bytes_to_symbols, symbols_for_bytes
-from .header import MODE_DIGITAL, QPSK_SYMBOLS, Header, decode_headers, encode_header
+from .header import MODE_DIGITAL, QPSK_SYMBOLS, Header, decode_header_list, decode_headers, encode_header
 from .ofdm import (
     DATA,
     N_DATA,
@@ -327,14 +327,20 @@ class Modem:
             no = np.broadcast_to(zf_noise(sigma2, Hd), (HEADER_SYMBOLS, N_DATA)).reshape(-1)[:QPSK_SYMBOLS]
             cands.append((lo, t, cfo, H, sigma2, hdr, no))
             last = run[0] * STF_PERIOD
+        # SC for all at once; the slower list decoder only for a failure that is not inside a
+        # frame already decoded (below): at a low threshold, data inside frames yields
+        # candidates whose headers would all fail
         headers = decode_headers(np.stack([c[5] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)),
-                                 np.stack([c[6] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)))
+                                 np.stack([c[6] for c in cands]) if cands else np.zeros((0, QPSK_SYMBOLS)),
+                                 list_decode=False)
         frames: list[Frame] = []
         hold = None  # start of a frame whose payload has not fully arrived
         busy_until = -1
-        for (lo, t, cfo, H, sigma2, _, _), h in zip(cands, headers):
+        for (lo, t, cfo, H, sigma2, hdr_sym, hdr_no), h in zip(cands, headers):
             if lo < busy_until:
                 continue  # a detection inside a frame already decoded
+            if h is None:
+                h = decode_header_list(hdr_sym, hdr_no)
             # |Ĥ|² carries the estimate's own error (_H_ERR·σ²): without it 0 dB read +0.5 dB
             snr_db = float(10 * np.log10(max(np.mean(np.abs(H[bins(USED)]) ** 2) / sigma2 - _H_ERR, 1e-3)))
             base = Frame(header=h, symbols=np.zeros(0, np.complex64), no=np.zeros(0, np.float32),
