@@ -17,7 +17,7 @@ import numpy as np
 
 def run(n_scenes: int = 8, snr_db: float = 10.0, kn: str = "1/6", seed: int = 0) -> dict:
     from ..codec.fill import smooth_fill, textured_fill
-    from ..codec.link import _channel
+    from ..codec.link import receive_zf
     from ..codec.softcast import SoftCastCodec, known_hole
     from ..database.scenes import entity_scenes
     from ..metrics.image import mask_iou
@@ -33,9 +33,7 @@ def run(n_scenes: int = 8, snr_db: float = 10.0, kn: str = "1/6", seed: int = 0)
             filled = fill(sc.image, hole).transpose(2, 0, 1).astype(np.float64)
             n = codec.n_symbols(sc.mask.shape)
             x, side = codec.encode_one(filled, n, snr_db, sc.mask, fill=False, seal_key=b"\0" * 32)
-            modem, y, no = _channel(x, "awgn", snr_db, seed + i)
-            sym, no_eff = modem.demodulate_zf(y, x.size, no)
-            rec = codec.decode(sym[None], snr_db, sc.mask.shape, [side], no=no_eff[None])[0].transpose(1, 2, 0)
+            rec = receive_zf(codec, x, [side], sc.mask.shape, "awgn", snr_db, seed + i)
             iou.append(mask_iou(flattest_region(rec, area), sc.mask))
             chance.append(area / (2 * sc.mask.size - area))
             out = ~hole

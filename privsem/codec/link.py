@@ -34,6 +34,14 @@ def send_zf(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
     would carry it; ``codec.last_ok`` tells an outage or lost metadata."""
     design = snr_db if design_snr_db is None else design_snr_db
     x = codec.encode(img.transpose(2, 0, 1)[None], design)[0]
+    return receive_zf(codec, x, codec.last_side, img.shape[:2], channel, snr_db, seed)
+
+
+def receive_zf(codec, x: np.ndarray, side, shape: tuple[int, int], channel: str, snr_db: float,
+               seed: int) -> np.ndarray:
+    """complex64 ``(n,)`` symbols a code sent (with its header byte(s) ``side``) → the
+    receiver's float32 ``(H, W, 3)`` after the seeded channel and the pilot-block
+    modem's zero-forcing (the second half of :func:`send_zf`)."""
     modem, y, no = _channel(x, channel, snr_db, seed)
     sym, no_eff = modem.demodulate_zf(y, x.size, no)
-    return codec.decode(sym[None], snr_db, img.shape[:2], codec.last_side, no=no_eff[None])[0].transpose(1, 2, 0)
+    return codec.decode(sym[None], snr_db, shape, side, no=no_eff[None])[0].transpose(1, 2, 0)

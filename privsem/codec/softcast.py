@@ -431,7 +431,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         coeffs = dctn(x - mean[:, None, None], axes=(1, 2), norm="ortho")
         lay = self.layout(shape, low | 1, n)
         chunks = self._chunks(coeffs, lay)
-        q_all = self._quantize(np.array([np.mean(ch * ch) for ch in chunks]))
+        energy = np.array([np.sum(ch * ch) for ch in chunks])  # per chunk, summed over its coefficients
+        q_all = self._quantize(energy / lay.sizes)
         # the metadata's size depends on what is sent and the reverse: grow it until it holds
         for _ in range(MAX_META_CW):
             sent, g = self._plan(q_all, lay.sizes, lay.analog_pos.size, design_db(design))
@@ -451,25 +452,25 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         reals = np.zeros(2 * lay.analog_pos.size)
         if sent.size:
             reals[: vals.size] = vals * trim
-        self.expected_mse = self._expected_mse(chunks, sent, g * trim, self._energy(q_all), design_db(design), im.size)
+        self.expected_mse = self._expected_mse(energy, lay.sizes, sent, g * trim, self._energy(q_all),
+                                               design_db(design), im.size)
         out = np.zeros(n, np.complex64)
         out[lay.analog_pos] = spread(reals[0::2] + 1j * reals[1::2])
         out[lay.meta_pos] = self._meta_symbols(lay, data)
         return out, lay.side_byte
 
     @staticmethod
-    def _expected_mse(chunks: list[np.ndarray], sent: np.ndarray, gain: np.ndarray, lam: np.ndarray,
-                      design_snr_db: float, n_values: int) -> float:
+    def _expected_mse(energy: np.ndarray, sizes: np.ndarray, sent: np.ndarray, gain: np.ndarray,
+                      lam: np.ndarray, design_snr_db: float, n_values: int) -> float:
         """The mean squared error per pixel value of the LMMSE estimate at the design SNR
-        over AWGN, before refinement: unsent chunks lose their energy; a sent coefficient
-        x with gain G and prior λ (quantized) leaves ``(x² N² + G² λ² N) / (G² λ + N)²``."""
+        over AWGN, before refinement, from each chunk's summed energy and size: unsent
+        chunks lose their energy; a sent coefficient x with gain G and prior λ (quantized)
+        leaves ``(x² N² + G² λ² N) / (G² λ + N)²``."""
         N = 10.0 ** (-design_snr_db / 10.0) / 2
-        energy = np.array([np.sum(ch * ch) for ch in chunks])
         err = energy.sum() - energy[sent].sum()
         if sent.size:
             G2, lq = gain * gain, lam[sent]
-            size = np.array([chunks[i].size for i in sent])
-            err += np.sum((energy[sent] * N * N + size * G2 * lq * lq * N) / (G2 * lq + N) ** 2)
+            err += np.sum((energy[sent] * N * N + sizes[sent] * G2 * lq * lq * N) / (G2 * lq + N) ** 2)
         return float(err / n_values)
 
     @staticmethod
