@@ -65,7 +65,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
     guard = Guard(db, device=device)
-    codec = resolve_codec(codec_path, kn, device)
+    codec = resolve_codec(codec_path, kn, device, fading=channel == "rayleigh")  # the sim link fades slowly
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db,

@@ -1,12 +1,16 @@
 """``--codec auto``: per image, the linear code or the hybrid, whichever the sender
-expects to be better at the SNR its link is built for.
+expects to be better on the link it is built for.
 
-The sender encodes the image both ways and compares what each will deliver at the
-design SNR over AWGN, which it can compute without sending anything: every transform
-is orthonormal, the hybrid's sender decodes its own base layer, and the LMMSE error of
-each analog coefficient follows from its gain, its prior and the noise
-(:meth:`~privsem.codec.softcast.SoftCastCodec._expected_mse`; on the held-out photos
-the prediction is within 0.3 dB of what arrives, docs/codec.md). The hybrid is chosen
+The sender encodes the image both ways and compares the PSNR each is expected to
+deliver (:mod:`.outcome`), which it can compute without sending anything: every
+transform is orthonormal, the hybrid's sender decodes its own base layer, and the LMMSE
+error of each analog coefficient follows from its gain, its prior and the noise (on the
+held-out photos the AWGN prediction is within 0.3 dB of what arrives, docs/codec.md).
+Over AWGN the comparison is at the design SNR. Built for a fading link
+(``fading=True``: Rayleigh block fading, the sender blind to the fade) it is the mean
+PSNR over the fade's distribution around the design SNR, where a fade below the base
+layer's threshold leaves the hybrid only its residual on mid-grey: there the hybrid
+wins only at low SNR, where softcast's metadata is at risk too. The hybrid is chosen
 only when it is expected to be :data:`MARGIN_DB` better: softcast's learned refinement
 (up to +0.45 dB) is not in the model, and softcast has no cliff where the hybrid's base
 layer has one. Typically the hybrid wins on smooth pictures and at low SNR, where a
@@ -25,6 +29,7 @@ import numpy as np
 
 from ..errors import PrivsemError
 from .base import Codec, parse_kn
+from .outcome import expected_psnr
 from .separated import ChannelUseBudget
 
 MARGIN_DB = 0.5  # the hybrid must be expected this much better (dB) to be chosen
@@ -43,17 +48,20 @@ class AutoCodec(ChannelUseBudget, Codec):
 
     Args:
         kn: bandwidth ratio.
+        fading: compare the codes over Rayleigh block fading (mean SNR = the design SNR)
+            instead of AWGN.
     """
 
     uses_side = True
     decodes_zf = True
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6") -> None:
+    def __init__(self, kn: str | Fraction = "1/6", fading: bool = False) -> None:
         from .hda import HybridCodec
         from .softcast import SoftCastCodec
 
         self.kn = parse_kn(kn)
+        self.fading = bool(fading)
         self.members = {"softcast": SoftCastCodec(self.kn), "hda": HybridCodec(self.kn)}
         self.name = "softcast"
         self.last_choice: list[str] = []
@@ -63,7 +71,7 @@ class AutoCodec(ChannelUseBudget, Codec):
         self.last_mask: list = []
 
     def at(self, kn) -> AutoCodec:
-        return AutoCodec(kn)
+        return AutoCodec(kn, self.fading)
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None) -> np.ndarray:
@@ -85,7 +93,7 @@ class AutoCodec(ChannelUseBudget, Codec):
                         raise
                     continue  # e.g. too few symbols for the hybrid's two parts: softcast alone
                 sides[name] = codec.last_side[0]
-                dbs[name] = round(float(10 * np.log10(1 / max(codec.last_expected_mse[0], 1e-12))), 2)
+                dbs[name] = round(expected_psnr(codec.last_outcome[0], snr_db, self.fading), 2)
             pick = "hda" if "hda" in dbs and dbs["hda"] >= dbs["softcast"] + MARGIN_DB else "softcast"
             out[b] = sent[pick]
             self.last_choice.append(pick)

@@ -24,8 +24,15 @@ import numpy as np
 
 from ..errors import PrivsemError
 from .base import Codec, one_blas_thread, parse_kn
-from .separated import LDPC_N, ChannelUseBudget, SeparatedCodec, mcs_by_name
-from .softcast import LOW_RATE_BELOW_DB, SoftCastCodec, known_hole
+from .outcome import HybridOutcome
+from .separated import (
+    LDPC_N,
+    MCS_THRESHOLD_DB,
+    ChannelUseBudget,
+    SeparatedCodec,
+    mcs_by_name,
+)
+from .softcast import LOW_RATE_BELOW_DB, SoftCastCodec, known_hole, meta_threshold_db
 
 # design SNR classes (dB) → (share of the symbols for the base layer, base layer MCS).
 # Measured on 320² crops of training photos (astronaut, rocket, flower, grace_hopper; AWGN):
@@ -68,6 +75,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
         self.last_expected_mse: list[float] = []
+        self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
         self.last_mask: list = []
         self.last_base_ok: list[bool] = []
 
@@ -97,7 +105,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         n_d, mcs = self.split(n, cls)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
-        self.last_side, self.last_expected_mse = [], []
+        self.last_side, self.last_expected_mse, self.last_outcome = [], [], []
         for b, im in enumerate(np.asarray(img, np.float32)):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
@@ -111,6 +119,10 @@ class HybridCodec(ChannelUseBudget, Codec):
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(cls << 5 | side & 0x7F)
             self.last_expected_mse.append(self.analog.expected_mse)  # the residual's error is the image's
+            self.last_outcome.append(HybridOutcome(
+                self.analog.error, meta_threshold_db(CLASSES[cls]), MCS_THRESHOLD_DB[mcs.name],
+                base_mse=float(np.mean((im - base) ** 2)), offset_mse=float(np.mean((base - 0.5) ** 2)),
+                grey_mse=float(np.mean((im - 0.5) ** 2))))
         return out
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,

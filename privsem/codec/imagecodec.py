@@ -1,9 +1,10 @@
 """Classical image codecs (JPEG, WebP, AVIF via Pillow) at the best quality that fits a
 byte budget — the source half of the separated digital baseline.
 
-:func:`fit` searches the quality (0–100) by bisection at full, half and quarter
-resolution and keeps the encoding with the best PSNR that fits: at tiny budgets a
-downscaled picture beats a blocky one, which is what a careful sender would do.
+:func:`fit` searches the largest quality (0–100) that fits at full resolution, and at
+half and quarter resolution while the quality found is low, and keeps the encoding with
+the best PSNR: at tiny budgets a downscaled picture beats a blocky one, which is what a
+careful sender would do.
 The receiver upsamples to the size the frame header carries.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -22,6 +24,10 @@ from ..metrics import psnr
 
 FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 SCALES = (1, 2, 4)
+# a smaller scale is tried only when the best quality that fits is below this: on five
+# 256² photos at 1.5–14 kB, half resolution won only where full resolution fitted quality
+# ≤ 27 (AVIF), ≤ 21 (JPEG), ≤ 7 (WebP), and lost every time from quality 42 up
+DOWNSCALE_BELOW_Q = 40
 
 
 @dataclass(frozen=True)
@@ -92,20 +98,37 @@ def _search(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
     for scale in SCALES:
         if min(img.shape[:2]) // scale < 8:
             break
-        lo, hi, found = 0, 100, None
-        if len(compress(img, fmt, 0, scale)) > max_bytes:
+        smallest = compress(img, fmt, 0, scale)
+        if len(smallest) > max_bytes:
             continue
-        while lo <= hi:  # size grows with quality (nearly monotone): largest q that fits
-            q = (lo + hi) // 2
-            data = compress(img, fmt, q, scale)
-            if len(data) <= max_bytes:
-                found, lo = (q, data), q + 1
-            else:
-                hi = q - 1
-        q, data = found or (0, compress(img, fmt, 0, scale))
+        q, data = _largest_quality(img, fmt, scale, max_bytes, smallest)
         cand = Fit(data, q, scale, psnr(img, decompress(data, fmt, img.shape[:2])))
         if best is None or cand.psnr > best.psnr:
             best = cand
         elif best.scale < scale:
             break  # quality falls with further downscaling
+        if q >= DOWNSCALE_BELOW_Q:
+            break
     return best
+
+
+def _largest_quality(img: np.ndarray, fmt: str, scale: int, max_bytes: int, smallest: bytes) -> tuple[int, bytes]:
+    """The largest quality whose encoding fits ``max_bytes`` (quality 0's encoding
+    ``smallest`` fits) and its bytes. Size grows with quality, nearly log-linearly: the
+    next quality tried interpolates log-size between the bracket's ends (the same answer
+    as bisection on the photos tried, in 4 encodings instead of 7)."""
+    lo, lo_size, lo_data = 0, len(smallest), smallest
+    hi, hi_size = 101, None  # 101: beyond the scale, not encoded
+    while hi - lo > 1:
+        if hi_size is None:
+            q = (lo + hi) // 2
+        else:
+            t = (math.log(max_bytes) - math.log(lo_size)) / (math.log(hi_size) - math.log(lo_size))
+            q = round(lo + t * (hi - lo))
+        q = min(hi - 1, max(lo + 1, q))
+        data = compress(img, fmt, q, scale)
+        if len(data) <= max_bytes:
+            lo, lo_size, lo_data = q, len(data), data
+        else:
+            hi, hi_size = q, len(data)
+    return lo, lo_data

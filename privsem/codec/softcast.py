@@ -45,7 +45,8 @@ import numpy as np
 from ..errors import PrivsemError
 from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
 from .base import Codec, one_blas_thread, parse_kn
-from .separated import ChannelUseBudget
+from .outcome import LmmseError, SoftCastOutcome
+from .separated import MCS_THRESHOLD_DB, ChannelUseBudget
 
 # Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
 # natural photos' RGB, and unlike YCbCr it keeps pixel MSE equal to coefficient MSE.
@@ -278,6 +279,12 @@ def meta_rate(design_snr_db: float) -> Fraction:
     return Fraction(1, 4) if design_snr_db < LOW_RATE_BELOW_DB else Fraction(1, 2)
 
 
+def meta_threshold_db(design_snr_db: float) -> float:
+    """The AWGN SNR (dB) below which the metadata of a link built for ``design_snr_db``
+    is taken to fail (its MCS's threshold)."""
+    return MCS_THRESHOLD_DB[f"qpsk-{meta_rate(design_snr_db)}"]
+
+
 class SoftCastCodec(ChannelUseBudget, Codec):
     """The linear analog code with the JSCC's interface.
 
@@ -312,6 +319,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
         self.last_expected_mse: list[float] = []  # per image: the design-SNR error model (docs/codec.md "auto")
+        self.last_outcome: list[SoftCastOutcome] = []  # per image: the error at any receive SNR (.outcome)
         self.last_mask: list = []
 
     def at(self, kn) -> SoftCastCodec:
@@ -398,11 +406,13 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
-        self.last_side, self.last_expected_mse = [], []
+        self.last_side, self.last_expected_mse, self.last_outcome = [], [], []
         for b, im in enumerate(np.asarray(img, np.float64)):
             out[b], side = self.encode_one(im, n, snr_db, masks[b], seal_key=seal_key)
             self.last_side.append(side)
             self.last_expected_mse.append(self.expected_mse)
+            self.last_outcome.append(SoftCastOutcome(self.error, meta_threshold_db(snr_db),
+                                                     float(np.mean((im - 0.5) ** 2))))
         return out
 
     def encode_one(self, im: np.ndarray, n: int, design_snr_db: float, mask: np.ndarray | None = None,
@@ -452,26 +462,14 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         reals = np.zeros(2 * lay.analog_pos.size)
         if sent.size:
             reals[: vals.size] = vals * trim
-        self.expected_mse = self._expected_mse(energy, lay.sizes, sent, g * trim, self._energy(q_all),
-                                               design_db(design), im.size)
+        # the LMMSE error model: unsent chunks lose their energy; the receiver's prior is the quantized λ
+        self.error = LmmseError(energy[sent], lay.sizes[sent].astype(np.float64), (g * trim) ** 2,
+                                self._energy(q_all)[sent], float(energy.sum() - energy[sent].sum()), im.size)
+        self.expected_mse = float(self.error.mse(design_db(design)))
         out = np.zeros(n, np.complex64)
         out[lay.analog_pos] = spread(reals[0::2] + 1j * reals[1::2])
         out[lay.meta_pos] = self._meta_symbols(lay, data)
         return out, lay.side_byte
-
-    @staticmethod
-    def _expected_mse(energy: np.ndarray, sizes: np.ndarray, sent: np.ndarray, gain: np.ndarray,
-                      lam: np.ndarray, design_snr_db: float, n_values: int) -> float:
-        """The mean squared error per pixel value of the LMMSE estimate at the design SNR
-        over AWGN, before refinement, from each chunk's summed energy and size: unsent
-        chunks lose their energy; a sent coefficient x with gain G and prior λ (quantized)
-        leaves ``(x² N² + G² λ² N) / (G² λ + N)²``."""
-        N = 10.0 ** (-design_snr_db / 10.0) / 2
-        err = energy.sum() - energy[sent].sum()
-        if sent.size:
-            G2, lq = gain * gain, lam[sent]
-            err += np.sum((energy[sent] * N * N + sizes[sent] * G2 * lq * lq * N) / (G2 * lq + N) ** 2)
-        return float(err / n_values)
 
     @staticmethod
     def _meta_bytes(mean: np.ndarray, trim: float, design: int, q: np.ndarray, packed_mask: bytes | None,

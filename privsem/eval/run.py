@@ -83,7 +83,9 @@ class _Worker:
         self.images = images_of(cfg)
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db, device=device)
-        self.codec = resolve_codec(cfg.codec or None, cfg.kn, device=device)
+        # per channel: auto chooses its code for slow fading on the Rayleigh link
+        self.codecs = {ch: resolve_codec(cfg.codec or None, cfg.kn, device=device, fading=ch == "rayleigh")
+                       for ch in cfg.channels}
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)
         self.rec = {"bob": build_recovery("bob", opts, self.db, self.text, device=device),
@@ -200,10 +202,11 @@ class _Worker:
             self.pub.image("original", item.image, caption=where)
             self.pub.guard(g)
             self.pub.image("guarded", apply_guard(item.image, g.mask), caption=f"{g.entity or 'nothing'} removed")
-        ys, tx = self._send(item.image, g, self.codec, design, unit, seed)
+        codec = self.codecs[unit.channel]
+        ys, tx = self._send(item.image, g, codec, design, unit, seed)
         for role in ("bob", "eve"):
             tap = FrameTap(self.pub, role, SAMPLE_RATE)
-            res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed, tap)
+            res, lost = self._receive(ys[role], tx, codec, self.rec[role], role, seed, tap)
             row("full", role, res.recovered if res else None, res, lost)
             if watched:
                 self.pub.image(role, res.recovered if res else np.full_like(item.image, 0.5), caption=where)
@@ -220,9 +223,9 @@ class _Worker:
                 row("classical", role, self.classical(res.a_hat, res.mask_hat, None), res, lost)
         if "noguard" in cfg.variants:
             nothing = GuardResult(mask=np.zeros(item.image.shape[:2], bool), entity=None, prompt=None, score=0.0)
-            ys, tx = self._send(item.image, nothing, self.codec, design, unit, seed)
+            ys, tx = self._send(item.image, nothing, codec, design, unit, seed)
             for role in ("bob", "eve"):
-                res, lost = self._receive(ys[role], tx, self.codec, self.rec[role], role, seed)
+                res, lost = self._receive(ys[role], tx, codec, self.rec[role], role, seed)
                 row("noguard", role, res.recovered if res else None, res, lost)
         if self.joint is not None:
             gj = self._joint_guard(g)

@@ -18,9 +18,20 @@ SPEC_KEYS = {"image", "snr_db", "channel", "role", "variant", "psnr", "ssim", "p
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick_config(tmp_path_factory, example_db):
+    """The built-in quick config with the session's example DB (a run without ``db``
+    builds its own, as tests/view/test_runs_publish.py checks)."""
+    from privsem.eval.config import CONFIG_DIR
+
+    cfg = tmp_path_factory.mktemp("cfg") / "quick.toml"
+    cfg.write_text((CONFIG_DIR / "quick.toml").read_text() + f"db = '{example_db[0]}'\n")
+    return str(cfg)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory, quick_config):
     out = tmp_path_factory.mktemp("eval") / "quick"
-    assert main(["eval", "--config", "quick", "--out", str(out)]) == 0
+    assert main(["eval", "--config", quick_config, "--out", str(out)]) == 0
     return out
 
 
@@ -65,10 +76,10 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     assert res["summary"] and all(e["psnr"]["n"] == 2 for e in res["summary"])
 
 
-def test_rerun_resumes_without_recomputing(quick):
+def test_rerun_resumes_without_recomputing(quick, quick_config):
     before = (quick / "units.jsonl").read_text()
     rows = json.loads((quick / "results.json").read_text())["rows"]
-    assert main(["eval", "--config", "quick", "--out", str(quick)]) == 0
+    assert main(["eval", "--config", quick_config, "--out", str(quick)]) == 0
     assert (quick / "units.jsonl").read_text() == before  # nothing re-run
     assert json.loads((quick / "results.json").read_text())["rows"] == rows
 

@@ -9,9 +9,10 @@ from privsem.bench.soak import SoakConfig, memory_summary, run_soak
 from privsem.cli import main
 
 
-def test_short_soak_accounts_every_frame(gr_python, tmp_path):
+def test_short_soak_accounts_every_frame(gr_python, tmp_path, example_db):
     # Eve at -4 dB loses some frames; Bob at 12 dB none. Either way sent = received + lost.
-    cfg = SoakConfig(images=6, distinct=3, snr_db=12.0, eve_snr_db=-4.0, sample_every=2, warmup=2)
+    cfg = SoakConfig(images=6, distinct=3, snr_db=12.0, eve_snr_db=-4.0, sample_every=2, warmup=2,
+                     db=str(example_db[0]))
     report = run_soak(cfg, tmp_path / "soak.json", progress=False)
     assert report["status"] == "ok" and report["images_done"] == 6
     assert json.loads((tmp_path / "soak.json").read_text())["frames_sent"] == report["frames_sent"]
