@@ -215,6 +215,8 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     sent_mask = getattr(codec, "last_mask", [None])[0] if getattr(codec, "sends_mask", False) else None
     if sent_mask is not None:
         mask_hat = sent_mask  # M̂ came as side information with the metadata
+    elif h.tag == NO_ENTITY:  # the guard removed nothing: no dark patch of the picture is a hole
+        mask_hat = np.zeros(shape, bool)
     elif h.flags & FLAG_RESERVED_BLACK:
         from .guard import RESERVED_BLACK
         from .recovery.mask_estimate import find_removed

@@ -306,13 +306,16 @@ class Modem:
         metric, P = autocorrelation_metric(y)
         runs = find_plateaus(metric, self.threshold)
         cands = []
-        last = -(10**9)
+        last, last_len = -(10**9), 0
         for run in runs:
-            if run[0] * STF_PERIOD < last + STF_LEN:
-                continue  # the same STF, split into two runs by noise
-            s = self._sync(y, run, P)
+            same = run[0] * STF_PERIOD < last + STF_LEN  # the same STF, split into runs by noise ...
+            if same and run[1] - run[0] <= last_len:
+                continue
+            s = self._sync(y, run, P)  # ... or a blip just before it: the longest run decides
             if s is None:
                 continue
+            if same:
+                cands.pop()
             t, cfo = s
             end_hdr = t + 2 * N_FFT + HEADER_SYMBOLS * SYMBOL_LEN
             if end_hdr > y.size:
@@ -326,7 +329,7 @@ class Modem:
             hdr = (G[:, bins(DATA)] * C / Hd).reshape(-1)[:QPSK_SYMBOLS]
             no = np.broadcast_to(zf_noise(sigma2, Hd), (HEADER_SYMBOLS, N_DATA)).reshape(-1)[:QPSK_SYMBOLS]
             cands.append((lo, t, cfo, H, sigma2, hdr, no))
-            last = run[0] * STF_PERIOD
+            last, last_len = run[0] * STF_PERIOD, run[1] - run[0]
         # SC for all at once; the slower list decoder only for a failure that is not inside a
         # frame already decoded (below): at a low threshold, data inside frames yields
         # candidates whose headers would all fail

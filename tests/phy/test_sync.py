@@ -72,3 +72,18 @@ def test_noise_and_silence_only_give_no_frames():
     assert modem.demodulate(noise)[0] == []
     assert modem.demodulate(np.zeros(50_000, np.complex64))[0] == []
     assert modem.demodulate(np.zeros(10, np.complex64))[0] == []
+
+
+def test_a_blip_before_the_stf_does_not_hide_the_frame():
+    """Recorded from `privsem eval` (a held-out scene, softcast, AWGN 20 dB): the gap
+    before a frame gives a one-step plateau 112 samples ahead of the STF's, which syncs to
+    a wrong LTF position and fails its header CRC. It used to take the STF's place (a
+    later run within an STF length was taken as the same STF) and the frame was lost at
+    20 dB; the longer run now decides. 3 212 samples: the gap, the preamble and the
+    header of frame 1."""
+    from pathlib import Path
+
+    y = np.load(Path(__file__).parent / "data" / "blip_before_stf.npy")
+    frames, _ = Modem().demodulate(y)
+    assert [(f.crc_ok, f.header.seq, f.complete) for f in frames] == [(True, 1, False)]
+    assert frames[0].snr_db > 18

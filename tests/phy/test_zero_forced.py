@@ -82,3 +82,20 @@ def test_only_a_sustained_pilot_error_marks_a_frame_damaged():
     two = np.array([1.0, 14.6, 12.0, 0.9], np.float32)
     assert sustained(one).max() < 10 < sustained(two).max()
     assert sustained(np.array([30.0], np.float32)).max() == 30.0
+
+
+def test_nothing_removed_means_no_hole_even_in_dark_areas():
+    """A picture the guard left whole (the header's tag says no entity) keeps its dark
+    areas: the receiver does not take them for a hole and paint into them (it did, for
+    codes that send the mask: `privsem eval`'s noguard rows on dark backgrounds fell to
+    7 dB)."""
+    img = _img().copy()
+    img[40:150, 60:200] = 0.0  # a black area as large as a removed entity
+    tx = transmit_image(img, _no_guard, SoftCastCodec("1/6", refiner=None), b"key", 15.0)
+    rx = StreamReceiver()
+    rx.feed(np.concatenate([tx.samples, np.zeros(4000, np.complex64)]))
+    rx.finish()
+    painted = lambda a_hat, mask_hat, embedding, seed=0: np.where(mask_hat[..., None], 1.0, a_hat)
+    res = receive_image(rx.reassembler.message(tx.header.msg_id), None, painted, "eve")
+    assert not res.mask_hat.any() and np.array_equal(res.recovered, res.a_hat)
+    assert psnr(img, res.recovered) > 30.0
