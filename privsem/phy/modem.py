@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .digital import bytes_to_symbols, symbols_for_bytes
-from .header import MODE_DIGITAL, QPSK_SYMBOLS, Header, decode_header_list, decode_headers, encode_header
+from .header import (
+    MODE_DIGITAL,
+    QPSK_SYMBOLS,
+    Header,
+    decode_header_list,
+    decode_headers,
+    encode_header,
+)
 from .ofdm import (
     DATA,
     N_DATA,
