@@ -48,13 +48,14 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     from .text import default_text_encoder
 
     db = PrivacyDB.open(db_dir)
-    tx = transmit_image(image, Guard(db, device=device), resolve_codec(codec, kn, device, fading), db.key, design_snr_db,
-                        msg_id=msg_id,
+    code = resolve_codec(codec, kn, device, fading)
+    tx = transmit_image(image, Guard(db, device=device), code, db.key, design_snr_db, msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
                         send_embedding=send_embedding, seal_mask=seal_mask)
     gap = np.zeros(4096, np.complex64)
     stream = np.concatenate([np.concatenate([tx.samples, gap]) for _ in range(max(1, repeat))])
     info = {"frames": tx.header.n_frames, "samples": int(stream.size), "entity_removed": tx.guard.entity is not None,
+            "codec": code.name,  # auto: the code it chose
             "mask_fraction": round(float(tx.guard.mask.mean()), 4), "msg_id": msg_id}
     if iq_path is not None:
         from .transport.sigmf_io import write_sigmf

@@ -47,7 +47,7 @@ def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, samp
                 kn=kn, codec=codec, seal_mask=not open_mask, device=device, fading=fading)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
-               f"→ {where}; entity removed: {info['entity_removed']}")
+               f"→ {where}; codec {info['codec']}; entity removed: {info['entity_removed']}")
 
 
 @cli.command()

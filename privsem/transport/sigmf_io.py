@@ -27,7 +27,8 @@ def _base(path: str | Path) -> Path:
 
 def write_sigmf(path: str | Path, samples: np.ndarray, sample_rate: float, center_freq: float = 0.0,
                 description: str = "privsem transmission", extra: dict | None = None) -> Path:
-    """Write ``path.sigmf-data`` / ``.sigmf-meta``; returns the data file's path."""
+    """Write ``path.sigmf-data`` / ``.sigmf-meta``, replacing a recording of that name
+    (as GNU Radio's file sinks do); returns the data file's path."""
     import sigmf
     from sigmf import SigMFFile
 
@@ -42,7 +43,9 @@ def write_sigmf(path: str | Path, samples: np.ndarray, sample_rate: float, cente
     if extra:
         meta.set_global_field("core:extensions", [{"name": "privsem", "version": "1.0.0", "optional": True}])
         meta.set_global_field("privsem:notes", json.dumps(extra))
-    meta.tofile(str(base.with_name(base.name + ".sigmf-meta")))
+    meta_path = base.with_name(base.name + ".sigmf-meta")
+    meta_path.unlink(missing_ok=True)  # sigmf refuses to replace it, and the data is already new
+    meta.tofile(str(meta_path))
     return data
 
 

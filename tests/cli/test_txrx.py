@@ -40,8 +40,16 @@ def iq(example_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("iq") / "chelsea.sigmf-data"
     p = privsem("tx", scenes / "chelsea.png", "--db", db, "--iq", path, "--freq", 2.45e9)
     assert p.returncode == 0, p.stderr
-    assert "4 frames" in p.stdout
+    assert "4 frames" in p.stdout and "codec hda;" in p.stdout  # auto at 10 dB over AWGN: the hybrid
     return path
+
+
+def test_tx_for_a_fading_link_sends_softcast(example_db, tmp_path, capsys):
+    """The same picture and design SNR: built for a link that fades, auto weighs in the
+    fades that would take the hybrid's base layer and sends softcast."""
+    db, scenes = example_db
+    assert main(["tx", str(scenes / "chelsea.png"), "--db", str(db), "--iq", str(tmp_path / "f"), "--fading"]) == 0
+    assert "codec softcast;" in capsys.readouterr().out
 
 
 def test_sigmf_bob_and_eve(iq, example_db, tmp_path):

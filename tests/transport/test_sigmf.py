@@ -19,6 +19,16 @@ def test_round_trip(tmp_path):
     assert info["sample_rate"] == 2e6 and info["center_freq"] == 2.45e9 and info["notes"]["msg_id"] == 3
 
 
+def test_writing_again_replaces_the_recording(tmp_path):
+    """A second `privsem tx --iq` to the same name replaces both files (it used to write
+    the new data, then stop with sigmf's traceback before the meta file)."""
+    write_sigmf(tmp_path / "rec", np.ones(100, np.complex64), 1e6, 1e9)
+    x = np.full(40, 2 - 1j, np.complex64)
+    write_sigmf(tmp_path / "rec", x, 2e6, 2.45e9)
+    y, info = read_sigmf(tmp_path / "rec")
+    assert y.tobytes() == x.tobytes() and info["sample_rate"] == 2e6 and info["center_freq"] == 2.45e9
+
+
 def test_bad_files(tmp_path):
     x = np.zeros(10, np.complex64)
     write_sigmf(tmp_path / "a", x, 1e6)
