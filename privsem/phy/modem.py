@@ -101,6 +101,7 @@ def local_line(y: np.ndarray, win: int) -> np.ndarray:
     return out
 
 
+AMP_FLOOR = 1e-3  # tracked amplitude floor (−60 dB): a symbol faded below it counts as noise alone
 PILOT_ERROR_LIMIT = 10.0  # per-symbol pilot error ratio above which a payload is damaged
 PILOT_EVM_FLOOR = 0.03  # −15 dB: model error (fading within the frame) allowed on top of the noise
 
@@ -265,10 +266,12 @@ class Modem:
         return H, sigma2
 
     @staticmethod
-    def _track(G: np.ndarray, H: np.ndarray) -> np.ndarray:
-        """Per-symbol phase correction from the pilots: common phase φ_m and timing-drift
-        slope ψ_m (rad per subcarrier). Returns complex64 ``(m, 100)`` multipliers for
-        the data subcarriers."""
+    def _track(G: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-symbol correction from the pilots: common phase φ_m, timing-drift slope ψ_m
+        (rad per subcarrier) and the channel's amplitude relative to the LTF's, a_m.
+        Returns complex64 ``(m, 100)`` phase multipliers for the data subcarriers and
+        float32 ``(m,)`` amplitudes (a fade within the frame: without a_m, symbols in it
+        would be equalized, and their noise reckoned, with the LTF's stronger channel)."""
         z, pairs = pilot_products(G, H)
         spacing = np.diff(PILOTS)[0]
         m = np.arange(G.shape[0])
@@ -284,14 +287,19 @@ class Modem:
         common = np.sum(zr, axis=1)
         # Residual CFO makes the common phase drift linearly; fading bends it slowly.
         # A local straight-line fit (Savitzky-Golay, order 1) over up to 17 symbols
-        # follows both without the lag of a plain average.
+        # follows both without the lag of a plain average; the same for the amplitude,
+        # measured along the fitted phase (unbiased by the noise, unlike |common|).
         phi = np.unwrap(np.angle(common))
+        win = min(17, phi.size if phi.size % 2 else phi.size - 1)
         if phi.size >= 3:
-            phi = local_line(phi, min(17, phi.size if phi.size % 2 else phi.size - 1))
+            phi = local_line(phi, win)
+        amp = np.real(common * np.exp(-1j * phi)) / max(float(np.sum(np.abs(H[bins(PILOTS)]) ** 2)), 1e-20)
+        if amp.size >= 3:
+            amp = local_line(amp, win)
         theta = phi[:, None].astype(np.float32) + np.outer(psi.astype(np.float32), DATA.astype(np.float32))
         C = np.empty(theta.shape, np.complex64)  # exp(−jθ) via cos/sin: 20× faster than complex exp
         C.real, C.imag = np.cos(theta), -np.sin(theta)
-        return C
+        return C, np.maximum(amp, AMP_FLOOR).astype(np.float32)
 
     def demodulate(self, y: np.ndarray, final: bool = True) -> tuple[list[Frame], int]:
         """Find and demodulate every frame in ``y`` (complex64 stream).
@@ -331,10 +339,10 @@ class Modem:
             z = y[lo:end_hdr] * derotator(cfo, lo, end_hdr)
             H, sigma2 = self._estimate(z, t - lo)
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], HEADER_SYMBOLS, BACKOFF)
-            C = self._track(G, H)
-            Hd = H[bins(DATA)]
+            C, amp = self._track(G, H)
+            Hd = H[bins(DATA)] * amp[:, None]  # the channel of each symbol
             hdr = (G[:, bins(DATA)] * C / Hd).reshape(-1)[:QPSK_SYMBOLS]
-            no = np.broadcast_to(zf_noise(sigma2, Hd), (HEADER_SYMBOLS, N_DATA)).reshape(-1)[:QPSK_SYMBOLS]
+            no = zf_noise(sigma2, Hd).reshape(-1)[:QPSK_SYMBOLS]
             cands.append((lo, t, cfo, H, sigma2, hdr, no))
             last, last_len = run[0] * STF_PERIOD, run[1] - run[0]
         # SC for all at once; the slower list decoder only for a failure that is not inside a
@@ -370,11 +378,11 @@ class Modem:
                 continue
             z = y[lo:end] * derotator(cfo, lo, end)
             G = samples_to_grid(z[t - lo + 2 * N_FFT :], m, BACKOFF)
-            C = self._track(G, H)
-            Hd = H[bins(DATA)]
+            C, amp = self._track(G, H)
+            Hd = H[bins(DATA)] * amp[HEADER_SYMBOLS:, None]  # the channel of each symbol
             D = G[HEADER_SYMBOLS:, bins(DATA)] * C[HEADER_SYMBOLS:]
             eq = (np.conj(Hd) * D / (np.abs(Hd) ** 2 + sigma2)).reshape(-1)[:n_vals]
-            zf_no = np.broadcast_to(zf_noise(sigma2, Hd), D.shape).reshape(-1)[:n_vals]
+            zf_no = zf_noise(sigma2, Hd).reshape(-1)[:n_vals]
             if h.mode == MODE_DIGITAL:  # unbiased symbols for the demapper
                 eq = (D / Hd).reshape(-1)[:n_vals]
             base.symbols, base.no = eq.astype(np.complex64), zf_no.astype(np.float32)

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,29 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     ids = {c["id"] for c in res["claims"]}
     assert {"text", "leakage", "psnr_gap", "region_psnr_gap", "bob_identity", "eve_identity"} <= ids
     assert res["summary"] and all(e["psnr"]["n"] == 2 for e in res["summary"])
+
+
+def test_without_a_db_the_run_builds_the_example_db(tmp_path, example_db, monkeypatch):
+    """No ``db`` in the config: the run builds the example DB outside --out, in a folder
+    removed afterwards (here a copy of the session's, to save the 18 s of building it)."""
+    import shutil
+
+    from privsem.database import example
+
+    built = []
+
+    def build(root, scenes_dir=None, calibrate=True):
+        built.append(Path(root))
+        shutil.copytree(example_db[0], root)
+
+    monkeypatch.setattr(example, "build_example_db", build)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("snrs = [20]\nchannels = ['awgn']\nn_images = 1\nsteps = 2\nvariants = ['full']\n"
+                   "fig4_images = 0\n")
+    assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    rows = json.loads((tmp_path / "o" / "results.json").read_text())["rows"]
+    assert len(rows) == 2 and len(built) == 1
+    assert not built[0].exists() and tmp_path / "o" not in built[0].parents
 
 
 def test_rerun_resumes_without_recomputing(quick, quick_config):

@@ -73,10 +73,10 @@ def test_a_reference_of_another_size_keeps_the_message(iq, tmp_path):
     assert "error" in rep["messages"][0]["metrics"] and (tmp_path / "eve" / "eve.png").is_file()
 
 
-def test_eval_with_workers_publishes_each_unit(view, tmp_path):
+def test_eval_with_workers_publishes_each_unit(view, scene, tmp_path):
     cfg = tmp_path / "tiny.toml"
     cfg.write_text('snrs = [5, 20]\nchannels = ["awgn"]\nn_images = 1\nsteps = 2\nvariants = ["full"]\n'
-                   'workers = 2\nfig4_images = 0\n')
+                   f'workers = 2\nfig4_images = 0\ndb = "{scene[0]}"\n')
     finish(privsem("eval", "--config", cfg, "--out", tmp_path / "ev", f"--view={view.events}"), timeout=900)
     s = view.wait(lambda s: s["runs"] and s["runs"][0]["status"] == "ok", what="the eval run")
     rows = json.loads((tmp_path / "ev" / "results.json").read_text())["rows"]
