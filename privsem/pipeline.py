@@ -215,15 +215,15 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     sent_mask = getattr(codec, "last_mask", [None])[0] if getattr(codec, "sends_mask", False) else None
     if sent_mask is not None:
         mask_hat = sent_mask  # M̂ came as side information with the metadata
-    elif h.tag == NO_ENTITY:  # the guard removed nothing: no dark patch of the picture is a hole
-        mask_hat = np.zeros(shape, bool)
-    elif h.flags & FLAG_RESERVED_BLACK:
+    elif h.flags & FLAG_RESERVED_BLACK:  # also undoes the sender's mapping of the picture above black
         from .guard import RESERVED_BLACK
         from .recovery.mask_estimate import find_removed
 
         mask_hat, a_hat = find_removed(a_hat, RESERVED_BLACK)
     else:
         mask_hat = estimate_mask(a_hat)
+    if h.tag == NO_ENTITY:  # the guard removed nothing: no dark patch of the picture is a hole
+        mask_hat = np.zeros(shape, bool)
     recovered = recovery(a_hat, mask_hat, embedding, seed=seed)
     t2 = time.perf_counter()
     return RxResult(role=role, message=msg, a_hat=a_hat, mask_hat=mask_hat, recovered=recovered,
