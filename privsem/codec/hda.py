@@ -74,7 +74,6 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.digital = SeparatedCodec(IMAGE_CODEC, kn)
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
-        self.last_expected_mse: list[float] = []
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
         self.last_mask: list = []
         self.last_base_ok: list[bool] = []
@@ -105,7 +104,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         n_d, mcs = self.split(n, cls)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
-        self.last_side, self.last_expected_mse, self.last_outcome = [], [], []
+        self.last_side, self.last_outcome = [], []
         for b, im in enumerate(np.asarray(img, np.float32)):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
@@ -118,8 +117,7 @@ class HybridCodec(ChannelUseBudget, Codec):
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(cls << 5 | side & 0x7F)
-            self.last_expected_mse.append(self.analog.expected_mse)  # the residual's error is the image's
-            self.last_outcome.append(HybridOutcome(
+            self.last_outcome.append(HybridOutcome(  # the residual's error is the image's
                 self.analog.error, meta_threshold_db(CLASSES[cls]), MCS_THRESHOLD_DB[mcs.name],
                 base_mse=float(np.mean((im - base) ** 2)), offset_mse=float(np.mean((base - 0.5) ** 2)),
                 grey_mse=float(np.mean((im - 0.5) ** 2))))

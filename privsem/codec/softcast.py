@@ -318,8 +318,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.refiner = refiner
         self.last_ok: list[bool] = []
         self.last_side: list[int] = []
-        self.last_expected_mse: list[float] = []  # per image: the design-SNR error model (docs/codec.md "auto")
-        self.last_outcome: list[SoftCastOutcome] = []  # per image: the error at any receive SNR (.outcome)
+        self.last_outcome: list[SoftCastOutcome] = []  # per image: the error at any receive SNR (docs/codec.md "auto")
         self.last_mask: list = []
 
     def at(self, kn) -> SoftCastCodec:
@@ -406,11 +405,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
-        self.last_side, self.last_expected_mse, self.last_outcome = [], [], []
+        self.last_side, self.last_outcome = [], []
         for b, im in enumerate(np.asarray(img, np.float64)):
             out[b], side = self.encode_one(im, n, snr_db, masks[b], seal_key=seal_key)
             self.last_side.append(side)
-            self.last_expected_mse.append(self.expected_mse)
             self.last_outcome.append(SoftCastOutcome(self.error, meta_threshold_db(snr_db),
                                                      float(np.mean((im - 0.5) ** 2))))
         return out
@@ -422,7 +420,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         power split and the metadata's code rate; it travels in the metadata); ``mask``: the
         removed region (sent with the metadata, sealed with ``seal_key`` if given; with
         ``fill`` the hole is filled first: smoothly, or with texture when sealed,
-        :mod:`privsem.codec.fill`)."""
+        :mod:`privsem.codec.fill`). Leaves the image's error model in ``error``
+        (:class:`~privsem.codec.outcome.LmmseError`)."""
         from scipy.fft import dctn
 
         from .fill import smooth_fill, textured_fill
@@ -465,7 +464,6 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         # the LMMSE error model: unsent chunks lose their energy; the receiver's prior is the quantized λ
         self.error = LmmseError(energy[sent], lay.sizes[sent].astype(np.float64), (g * trim) ** 2,
                                 self._energy(q_all)[sent], float(energy.sum() - energy[sent].sum()), im.size)
-        self.expected_mse = float(self.error.mse(design_db(design)))
         out = np.zeros(n, np.complex64)
         out[lay.analog_pos] = spread(reals[0::2] + 1j * reals[1::2])
         out[lay.meta_pos] = self._meta_symbols(lay, data)

@@ -8,6 +8,7 @@ from privsem.channel import build_channel
 from privsem.codec.auto import MARGIN_DB, AutoCodec
 from privsem.codec.data import named_image
 from privsem.codec.hda import HybridCodec
+from privsem.codec.outcome import expected_psnr
 from privsem.codec.registry import CODEC_IDS, codec_for_header, make_codec
 from privsem.codec.softcast import SoftCastCodec
 from privsem.metrics import psnr
@@ -37,7 +38,7 @@ def test_the_senders_error_model_predicts_what_arrives(photos, snr):
     for codec in (SoftCastCodec("1/6", refiner=None), HybridCodec("1/6")):
         for img in photos.values():
             _, y, no = _link(codec, img, snr)
-            predicted = 10 * np.log10(1 / codec.last_expected_mse[0])
+            predicted = expected_psnr(codec.last_outcome[0], snr)
             got = psnr(img, codec.decode(y[None], snr, img.shape[:2], codec.last_side, no=no[None])[0]
                        .transpose(1, 2, 0))
             assert codec.last_ok == [True]
