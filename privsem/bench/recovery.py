@@ -74,7 +74,8 @@ def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm", device=N
     exemplar = db_exemplar(db, emb)
     make = {
         "bob": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb, exemplar=exemplar,
-                                         exemplar_t=RecoveryOptions().exemplar_start),
+                                         exemplar_t=RecoveryOptions().exemplar_start,
+                                         harmonize=RecoveryOptions().harmonize),
         "bob_noise": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb),
         "bob_notext": lambda: DiffusionRecovery(tuned, steps, scheduler),
         "eve": lambda: DiffusionRecovery(base, steps, scheduler),

@@ -18,6 +18,8 @@ def recovery_options(f):
     @click.option("--scheduler", default="ddpm", show_default=True, help="ddpm | ddim")
     @click.option("--exemplar-start", type=float, default=0.2, show_default=True,
                   help="Bob: start RePaint from the DB's exemplar diffused to this fraction of T (0: from noise).")
+    @click.option("--harmonize", type=float, default=0.25, show_default=True,
+                  help="Bob: share of the U-Net's change kept inside his exemplar beyond the seams (1: all, 0: seams only).")
     @click.option("--jumps", default="0,0", show_default=True,
                   help="RePaint resampling: jump length, repetitions (0,0: off).")
     @click.option("--guidance", type=float, default=1.0, show_default=True,
@@ -25,7 +27,7 @@ def recovery_options(f):
     @click.option("--sd-path", type=click.Path(path_type=Path), default=None,
                   help="Local Stable Diffusion inpainting folder (diffusers layout) for --recovery sd.")
     @functools.wraps(f)
-    def wrapper(*args, kind, rec_steps, scheduler, exemplar_start, jumps, guidance, sd_path, **kw):
+    def wrapper(*args, kind, rec_steps, scheduler, exemplar_start, harmonize, jumps, guidance, sd_path, **kw):
         from ..errors import PrivsemError
         from ..recovery import RECOVERIES, RecoveryOptions
         from ..recovery.diffusion import SCHEDULERS
@@ -45,8 +47,10 @@ def recovery_options(f):
             raise PrivsemError("--steps must be ≥ 1 and --jumps non-negative")
         if not 0 <= exemplar_start <= 1:
             raise PrivsemError(f"--exemplar-start must lie in [0, 1], got {exemplar_start}")
+        if not 0 <= harmonize <= 1:
+            raise PrivsemError(f"--harmonize must lie in [0, 1], got {harmonize}")
         kw["recovery"] = RecoveryOptions(kind=kind, steps=rec_steps, scheduler=scheduler,
-                                         exemplar_start=exemplar_start, jump_length=jl,
+                                         exemplar_start=exemplar_start, harmonize=harmonize, jump_length=jl,
                                          jump_n=jn, guidance=guidance, sd_path=sd_path)
         return f(*args, **kw)
 

@@ -206,6 +206,7 @@ class AlignedExemplar(Recovery):
         self._cache: dict[int, list] = {}
         self.last_fit: Fit | None = None
         self.last_entity: int | None = None
+        self.last_covered: np.ndarray | None = None  # bool (H, W): the part of M̂ the last paste covered
 
     def _samples(self, k: int) -> list:
         if k not in self._cache:
@@ -234,7 +235,7 @@ class AlignedExemplar(Recovery):
         """float32 ``(H, W, 3)``, bool ``(H, W)`` → float32 ``(H, W, 3)``; unchanged outside
         ``mask``. Without a prompt that names a DB entity, a smooth fill (Bob cannot tell
         whom to put back)."""
-        self.last_fit = self.last_entity = None
+        self.last_fit = self.last_entity = self.last_covered = None
         if not mask.any():
             return image.copy()
         fill = push_pull_fill(image, mask)
@@ -250,8 +251,9 @@ class AlignedExemplar(Recovery):
         src, smask = self._samples(k)[fit.sample]
         if fit.mirror:
             src, smask = src[:, ::-1], smask[:, ::-1]
-        return _place(image, mask, fill, np.ascontiguousarray(src), np.ascontiguousarray(smask), fit.matrix,
-                      self.light, self.poisson)
+        out, self.last_covered = _place(image, mask, fill, np.ascontiguousarray(src), np.ascontiguousarray(smask),
+                                        fit.matrix, self.light, self.poisson)
+        return out
 
 
 def _ring(mask: np.ndarray, width: int) -> np.ndarray:
@@ -263,7 +265,8 @@ def _ring(mask: np.ndarray, width: int) -> np.ndarray:
 def _place(image, hole, fill, src, smask, M, light: bool = False, poisson: bool = False) -> np.ndarray:
     """Warp ``src`` by the homography ``M`` (3, 3) into the image; with ``light``, match
     its colour to the ring around the hole; with ``poisson``, Poisson-blend it; keep
-    every pixel outside the hole bit-exact."""
+    every pixel outside the hole bit-exact. Returns (image float32 ``(H, W, 3)``, bool
+    ``(H, W)``: the part of the hole the warped sample covers)."""
     import cv2
 
     H, W = hole.shape
@@ -274,11 +277,12 @@ def _place(image, hole, fill, src, smask, M, light: bool = False, poisson: bool 
     if light and scene_ring.sum() >= 16 and sample_ring.sum() >= 16:
         gain = (np.median(image[scene_ring], 0) + 0.02) / (np.median(src[sample_ring], 0) + 0.02)
         warped = warped * np.clip(gain, 0.6, 1.6).astype(np.float32)
-    content = np.where((covered & hole)[..., None], np.clip(warped, 0, 1), fill)
+    covered &= hole
+    content = np.where(covered[..., None], np.clip(warped, 0, 1), fill)
     if not poisson:
         out = image.copy()
         out[hole] = content[hole]
-        return out
+        return out, covered
     # Poisson blending inside a reflected 8-px frame, so that a hole on the border blends too
     P = 8
     pad = lambda a: cv2.copyMakeBorder(np.ascontiguousarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)),
@@ -292,4 +296,4 @@ def _place(image, hole, fill, src, smask, M, light: bool = False, poisson: bool 
     content = blended[P:-P, P:-P].astype(np.float32) / 255.0
     out = image.copy()
     out[hole] = content[hole]
-    return out
+    return out, covered

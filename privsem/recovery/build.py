@@ -28,6 +28,7 @@ class RecoveryOptions:
     steps: int = 20
     scheduler: str = "ddpm"
     exemplar_start: float = 0.2  # Bob starts RePaint from his DB exemplar diffused to this t (0: from noise)
+    harmonize: float = 0.25  # share of the U-Net's change kept inside the exemplar beyond its seams (1: all)
     jump_length: int = 0
     jump_n: int = 0
     guidance: float = 1.0
@@ -112,4 +113,4 @@ def build_recovery(role: str, opts: RecoveryOptions, db=None, text_encoder=None,
     _, emb = _prompt_embeddings(db, text_encoder)
     exemplar = db_exemplar(db, emb) if opts.exemplar_start > 0 else None
     return DiffusionRecovery(bob_model(db, device), prompt_embeddings=emb, exemplar=exemplar,
-                             exemplar_t=opts.exemplar_start, **kw)
+                             exemplar_t=opts.exemplar_start, harmonize=opts.harmonize, **kw)

@@ -64,16 +64,20 @@ def cut(image: np.ndarray, mask: np.ndarray, t: Tile, res: int) -> tuple[torch.T
 
 
 def paste(image: np.ndarray, mask: np.ndarray, t: Tile, generated: torch.Tensor,
-          base: np.ndarray | None = None, start: torch.Tensor | None = None) -> np.ndarray:
+          base: np.ndarray | None = None, start: torch.Tensor | None = None,
+          weight: np.ndarray | None = None) -> np.ndarray:
     """Put the generated tile (float ``(1, 3, r, r)`` in ``[-1, 1]``) back into ``image``
     inside ``mask`` only (eq. 13's background retention at full resolution).
 
     With ``base`` (a full-resolution float32 ``(H, W, 3)`` starting image) and ``start``
     (its tile), only the change the model made at tile resolution is added to ``base``:
-    the starting image keeps its full-resolution detail."""
+    the starting image keeps its full-resolution detail; ``weight`` (float32 ``(H, W)``,
+    default 1) scales that change per pixel."""
     if base is not None:
         delta = F.interpolate(generated - start, size=(t.side, t.side), mode="bicubic", align_corners=False)
         delta = (delta[0].permute(1, 2, 0).numpy() / 2).astype(np.float32)
+        if weight is not None:
+            delta = delta * _window(weight, t)[..., None]
         return _paste_array(image, mask, t, delta, base)
     up = F.interpolate(generated, size=(t.side, t.side), mode="bicubic", align_corners=False)
     up = ((up[0].permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1).astype(np.float32)

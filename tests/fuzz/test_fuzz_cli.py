@@ -100,7 +100,7 @@ path, number, word = (st.one_of(st.sampled_from(pool), junk) for pool in (PATHS,
 RX = {"--role": word, "--db": path, "--iq": path, "--out": path, "--timeout": number, "--idle": number,
       "--messages": number, "--record": path, "--sample-rate": number, "--radio": word, "--zmq": word,
       "--freq": number, "--gain": number, "--recovery": word, "--steps": number, "--scheduler": word,
-      "--exemplar-start": number, "--jumps": word, "--guidance": number, "--sd-path": path}
+      "--exemplar-start": number, "--harmonize": number, "--jumps": word, "--guidance": number, "--sd-path": path}
 TX = {"--db": path, "--zmq": word, "--iq": path, "--design-snr": number, "--msg-id": number, "--repeat": number,
       "--sample-rate": number, "--freq": number, "--kn": word, "--radio": word, "--gain": number, "--timeout": number,
       "--send-embedding": None}

@@ -128,6 +128,45 @@ def test_diffusion_recovery_interface_and_edge_cases():
         rec(img, mask, np.ones(3, np.float32), seed=1)
 
 
+class _Paste:
+    """A stand-in exemplar: a flat grey paste that covers the whole hole."""
+
+    def __call__(self, image, mask, prompt_embedding=None):
+        self.last_covered = mask.copy()
+        out = image.copy()
+        out[mask] = 0.5
+        return out
+
+
+def test_the_unet_harmonizes_the_seams_and_keeps_the_exemplars_inside():
+    from scipy import ndimage
+
+    from privsem.recovery.generative import seam_weight
+
+    img, mask = _scene(96, 96)
+    mask[:] = False
+    mask[8:88, 8:88] = True  # an 80-px exemplar: its seam band is 12 px
+    w = seam_weight(mask, 0.25)
+    depth = ndimage.distance_transform_edt(mask)
+    assert w.dtype == np.float32 and np.all(w[~mask] == 1) and np.all(w[depth == 1] > 0.9)
+    assert np.all(w[depth > 12] == 0.25) and np.all(np.diff(w[48, 8:48]) <= 0)  # falls from the edge inwards
+    np.testing.assert_array_equal(seam_weight(mask, 1.0), 1)
+
+    emb = np.eye(8, dtype=np.float32)[:2]
+    runs = {h: DiffusionRecovery(tiny_model(), steps=4, prompt_embeddings=emb, exemplar=_Paste(), exemplar_t=0.5,
+                                 harmonize=h)(img, mask, emb[0], seed=3) for h in (0.0, 0.25, 1.0)}
+    for out in runs.values():
+        np.testing.assert_array_equal(out[~mask], img[~mask])  # outside M̂: bit-exact
+    deep, edge = depth > 12, depth == 1
+    change = {h: np.abs(out - 0.5).mean(-1) for h, out in runs.items()}
+    assert np.abs(runs[0.0][deep] - 0.5).max() < 1e-6  # 0: the exemplar's inside untouched
+    assert change[1.0][deep].mean() > 0.02  # 1: the U-Net's change everywhere
+    full, quarter = runs[1.0][deep] - 0.5, runs[0.25][deep] - 0.5
+    unclipped = np.abs(full) < 0.49
+    np.testing.assert_allclose(quarter[unclipped], 0.25 * full[unclipped], atol=1e-5)
+    np.testing.assert_allclose(change[0.0][edge], change[1.0][edge], rtol=0.15, atol=2e-3)  # the seams: all of it
+
+
 def test_weights_round_trip_and_bad_files(tmp_path):
     model = tiny_model(seed=5)
     path = tmp_path / "r.safetensors"
