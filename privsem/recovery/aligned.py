@@ -262,7 +262,8 @@ def _ring(mask: np.ndarray, width: int) -> np.ndarray:
     return ndimage.binary_dilation(mask, iterations=width) & ~mask
 
 
-def _place(image, hole, fill, src, smask, M, light: bool = False, poisson: bool = False) -> np.ndarray:
+def _place(image, hole, fill, src, smask, M, light: bool = False,
+           poisson: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Warp ``src`` by the homography ``M`` (3, 3) into the image; with ``light``, match
     its colour to the ring around the hole; with ``poisson``, Poisson-blend it; keep
     every pixel outside the hole bit-exact. Returns (image float32 ``(H, W, 3)``, bool
