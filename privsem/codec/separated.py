@@ -122,7 +122,9 @@ class ChannelUseBudget:
         return self.kn
 
 
-def _interleaver(n_bits: int) -> np.ndarray:
+def interleaver(n_bits: int) -> np.ndarray:
+    """The fixed pseudo-random bit permutation for ``n_bits`` coded bits, int64 ``(n_bits,)``
+    (sender: ``bits[perm]``; receiver: ``out[perm] = llr``)."""
     return np.random.default_rng(n_bits).permutation(n_bits)
 
 
@@ -197,7 +199,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
         bits[: raw.size] = raw[: bits.size]  # no room at all (a tiny image): nothing is sent
         coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
-        coded = np.abs(coded[_interleaver(coded.size)] - _scrambler(coded.size))
+        coded = np.abs(coded[interleaver(coded.size)] - _scrambler(coded.size))
         fill = np.random.default_rng(seed).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)
         return qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits), f
 
@@ -229,7 +231,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         used = n_cw * LDPC_N // mcs.bits
         llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
         deint = np.empty_like(llr)
-        deint[_interleaver(llr.size)] = llr
+        deint[interleaver(llr.size)] = llr
         bits = ldpc_decode(deint.reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
         payload = np.packbits(bits).tobytes()
         length = int.from_bytes(payload[:LEN_BYTES], "big")

@@ -46,7 +46,7 @@ from ..errors import PrivsemError
 from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
 from .base import Codec, one_blas_thread, parse_kn
 from .outcome import LmmseError, SoftCastOutcome
-from .separated import MCS_THRESHOLD_DB, ChannelUseBudget
+from .separated import MCS_THRESHOLD_DB, ChannelUseBudget, interleaver
 
 # Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
 # natural photos' RGB, and unlike YCbCr it keeps pixel MSE equal to coefficient MSE.
@@ -104,9 +104,10 @@ def _edges(size: int, chunk: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _positions(n: int, n_meta: int) -> tuple[np.ndarray, np.ndarray]:
-    """(metadata positions, spread evenly; the rest in a fixed pseudo-random order), int64,
-    read-only: encoder and decoder ask for the same few layouts again and again."""
+def spread_positions(n: int, n_meta: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of ``n`` symbols: (``n_meta`` positions spread evenly; the rest in a fixed
+    pseudo-random order), int64, read-only: encoder and decoder ask for the same few
+    layouts again and again. A lost frame so takes an even share of both."""
     meta_pos = np.floor(np.arange(n_meta) * (n / n_meta)).astype(np.int64)
     free = np.ones(n, bool)
     free[meta_pos] = False
@@ -339,7 +340,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         if not meta_cw or n_meta >= n:
             raise PrivsemError(f"a {H}×{W} image at k/n {self.kn} has {n} symbols, too few for softcast's "
                                f"metadata ({n_meta} or more): use a larger image or k/n")
-        meta_pos, analog_pos = _positions(n, n_meta)
+        meta_pos, analog_pos = spread_positions(n, n_meta)
         return Layout((H, W), (_edges(H, chunk), _edges(W, chunk)), n, meta_k, meta_cw, meta_pos, analog_pos)
 
     # -- both ends -------------------------------------------------------------------
@@ -495,9 +496,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         raw = np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32)
         bits[: raw.size] = raw
         coded = ldpc_encode(bits.reshape(lay.meta_cw, lay.meta_k), lay.meta_k, LDPC_N).reshape(-1)
-        # codewords interleaved symbol by symbol: a lost frame erases a share of every
-        # codeword (which LDPC repairs), not whole codewords
-        return qam_map(coded, 2).reshape(lay.meta_cw, -1).T.reshape(-1)
+        # every coded bit to a pseudo-random place: a lost frame erases a scattered share of
+        # every codeword (which LDPC repairs), not whole codewords nor a run of one
+        # codeword's systematic bits (which it cannot)
+        return qam_map(coded[interleaver(coded.size)], 2)
 
     # -- receiver --------------------------------------------------------------------
 
@@ -506,8 +508,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         """(colour means, power trim, design SNR (dB), chunk bytes, mask bool (H, W) or None, sealed) from
         the metadata symbols, or None when the metadata does not check out. A sealed
         mask is read only with the ``seal_key`` it was sealed with."""
-        sym, no = (a.reshape(-1, lay.meta_cw).T.reshape(-1) for a in (sym, no))  # undo the interleave
-        llr = qam_llr(sym, no.astype(np.float32), 2).reshape(lay.meta_cw, LDPC_N)
+        llr = qam_llr(sym, no.astype(np.float32), 2)
+        deint = np.empty_like(llr)
+        deint[interleaver(llr.size)] = llr  # undo the interleave
+        llr = deint.reshape(lay.meta_cw, LDPC_N)
         for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: most links need few iterations
             bits = ldpc_decode(llr, lay.meta_k, LDPC_N, num_iter).reshape(-1)
             meta = SoftCastCodec._parse_meta(lay, np.packbits(bits).tobytes(), seal_key)
