@@ -34,7 +34,13 @@ from .separated import (
     SeparatedCodec,
     mcs_by_name,
 )
-from .softcast import LOW_RATE_BELOW_DB, SoftCastCodec, known_hole, meta_threshold_db, spread_positions
+from .softcast import (
+    LOW_RATE_BELOW_DB,
+    SoftCastCodec,
+    known_hole,
+    meta_threshold_db,
+    spread_positions,
+)
 
 # design SNR classes (dB) → (share of the symbols for the base layer, base layer MCS).
 # Measured on 320² crops of training photos (astronaut, rocket, flower, grace_hopper; AWGN):
