@@ -213,8 +213,11 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         if prompt is not None and text_encoder is not None:
             embedding = text_encoder.encode([prompt])[0]
     sent_mask = getattr(codec, "last_mask", [None])[0] if getattr(codec, "sends_mask", False) else None
+    sealed = getattr(codec, "last_sealed", [False])[0] if getattr(codec, "sends_mask", False) else False
     if sent_mask is not None:
         mask_hat = sent_mask  # M̂ came as side information with the metadata
+    elif sealed:  # Eve: the hole is sealed and filled with texture; dark pixels are the picture's own
+        mask_hat = np.zeros(shape, bool)
     elif h.flags & FLAG_RESERVED_BLACK:  # also undoes the sender's mapping of the picture above black
         from .guard import RESERVED_BLACK
         from .recovery.mask_estimate import find_removed

@@ -69,6 +69,7 @@ class AutoCodec(ChannelUseBudget, Codec):
         self.last_expected_psnr: list[dict[str, float]] = []
         self.last_ok: list[bool] = []
         self.last_mask: list = []
+        self.last_sealed: list[bool] = []
 
     def at(self, kn) -> AutoCodec:
         return AutoCodec(kn, self.fading)
@@ -110,11 +111,12 @@ class AutoCodec(ChannelUseBudget, Codec):
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         choice = self.last_choice if len(self.last_choice) == y.shape[0] else [self.name] * y.shape[0]
         out = np.empty((y.shape[0], 3, *shape), np.float32)
-        self.last_ok, self.last_mask = [], []
+        self.last_ok, self.last_mask, self.last_sealed = [], [], []
         for b, name in enumerate(choice):
             codec = self.members[name]
             out[b] = codec.decode(y[b:b + 1], snr_db, shape, sides[b],
                                   no=None if no is None else np.asarray(no)[b:b + 1], seal_key=seal_key)[0]
             self.last_ok.append(codec.last_ok[0])
             self.last_mask.append(codec.last_mask[0])
+            self.last_sealed.append(codec.last_sealed[0])
         return out

@@ -84,6 +84,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.last_side: list[int] = []
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
         self.last_mask: list = []
+        self.last_sealed: list[bool] = []
         self.last_base_ok: list[bool] = []
 
     def at(self, kn) -> HybridCodec:
@@ -141,7 +142,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
-        self.last_ok, self.last_mask, self.last_base_ok = [], [], []
+        self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok = [], [], [], []
         for b, yb in enumerate(np.asarray(y)):
             cls = sides[b] >> 5
             if cls >= len(CLASSES):
@@ -152,7 +153,7 @@ class HybridCodec(ChannelUseBudget, Codec):
             base_pos, analog_pos = spread_positions(yb.size, n_d)
             base = self.digital.decode_one(yb[base_pos], nob[base_pos], shape, mcs)
             low = 0x80 if CLASSES[cls] < LOW_RATE_BELOW_DB else 0
-            residual, hole = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape, low | sides[b] & 0x1F,
+            residual, hole, sealed = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape, low | sides[b] & 0x1F,
                                                     seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)
             if base is not None or residual is not None:
@@ -160,4 +161,5 @@ class HybridCodec(ChannelUseBudget, Codec):
             self.last_ok.append(base is not None and residual is not None)
             self.last_base_ok.append(base is not None)
             self.last_mask.append(hole)
+            self.last_sealed.append(sealed)
         return out

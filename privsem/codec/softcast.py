@@ -301,8 +301,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
     (``mcs``: the metadata's rate and codeword count). ``decode(y, snr_db, shape,
     side, no=None)``: ``side`` that byte, ``no`` float ``(B, n)`` noise variance per
     symbol after zero-forcing (default ``10^(−SNR/10)``); after it ``last_ok`` says per
-    image whether its metadata passed the CRC and ``last_mask`` the removed region it
-    carried (bool ``(H, W)``, or None).
+    image whether its metadata passed the CRC, ``last_mask`` the removed region it
+    carried (bool ``(H, W)``, or None), and ``last_sealed`` whether it carried a sealed
+    mask this receiver could not open (the hole is then filled with texture, not dark:
+    no guess from dark pixels finds it).
     """
 
     name = "softcast"
@@ -321,6 +323,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.last_side: list[int] = []
         self.last_outcome: list[SoftCastOutcome] = []  # per image: the error at any receive SNR (docs/codec.md "auto")
         self.last_mask: list = []
+        self.last_sealed: list[bool] = []
 
     def at(self, kn) -> SoftCastCodec:
         return SoftCastCodec(kn, self.refiner)
@@ -562,11 +565,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
-        self.last_ok, self.last_mask = [], []
+        self.last_ok, self.last_mask, self.last_sealed = [], [], []
         for b, yb in enumerate(np.asarray(y)):
             nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
                    else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            est, hole = self.decode_one(yb, nob, shape, sides[b], seal_key)
+            est, hole, sealed = self.decode_one(yb, nob, shape, sides[b], seal_key)
             if est is not None:
                 out[b] = np.clip(est, 0, 1)
                 if self.refiner is not None:
@@ -575,21 +578,23 @@ class SoftCastCodec(ChannelUseBudget, Codec):
                     out[b] = refine(self.refiner, out[b], snr_db, float(self.kn))
             self.last_ok.append(est is not None)
             self.last_mask.append(hole)
+            self.last_sealed.append(sealed)
         return out
 
     def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int,
-                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
         """complex ``(n,)`` zero-forced symbols and their noise variances → (float64
-        ``(3, H, W)`` LMMSE estimate, unclipped, and the mask it carried: None when
-        none was sent, or it was sealed and ``seal_key`` does not open it), or (None,
-        None) when the metadata fails its CRC."""
+        ``(3, H, W)`` LMMSE estimate, unclipped; the mask it carried: None when none was
+        sent, or it was sealed and ``seal_key`` does not open it; whether a sealed mask
+        came that ``seal_key`` did not open), or (None, None, False) when the metadata
+        fails its CRC."""
         from scipy.fft import idctn
 
         lay = self.layout(shape, side, y.size)
         meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
         if meta is None:
-            return None, None
-        mean, trim, design, q, hole, _ = meta
+            return None, None, False
+        mean, trim, design, q, hole, sealed = meta
         coeffs = np.zeros((3, *shape))
         chunks = self._chunks(coeffs, lay)
         sizes = lay.sizes
@@ -607,4 +612,4 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             chunks[i][...] = (u[at:at + sizes[i]] / gi).reshape(chunks[i].shape)
             at += sizes[i]
         x = idctn(coeffs, axes=(1, 2), norm="ortho") + mean[:, None, None]
-        return np.einsum("ji,jhw->ihw", COLOUR, x), hole
+        return np.einsum("ji,jhw->ihw", COLOUR, x), hole, bool(sealed and hole is None)

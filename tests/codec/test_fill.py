@@ -64,6 +64,7 @@ def test_sealed_softcast_sends_texture_open_softcast_a_smooth_fill(scenes):
         y, no = modem.demodulate_zf(ch.y, x.size, ch.no)
         rec = codec.decode(y[None], 10.0, sc.mask.shape, codec.last_side, no=no[None])[0].transpose(1, 2, 0)
         assert codec.last_ok == [True] and (codec.last_mask[0] is None) == (key is not None)
+        assert codec.last_sealed == [key is not None]  # decoded without the key: a sealed mask came
         got[key is None] = mask_iou(flattest_region(rec, area), sc.mask)
     assert got[False] < 0.3 < got[True]
 

@@ -99,3 +99,25 @@ def test_nothing_removed_means_no_hole_even_in_dark_areas():
     res = receive_image(rx.reassembler.message(tx.header.msg_id), None, painted, "eve")
     assert not res.mask_hat.any() and np.array_equal(res.recovered, res.a_hat)
     assert psnr(img, res.recovered) > 30.0
+
+
+def test_eve_without_the_key_does_not_take_dark_areas_for_the_sealed_hole():
+    """With the mask sealed, the hole is filled with texture: Eve, who cannot open the
+    mask, recovers nothing rather than painting the picture's own dark areas (she did:
+    the black corners of the retina scenes in `privsem eval`'s Fig. 4)."""
+    from types import SimpleNamespace
+
+    img = _img().copy()
+    img[:60, :80] = 0.0  # a dark corner of the picture itself
+    removed = np.zeros(img.shape[:2], bool)
+    removed[90:170, 120:220] = True
+    guard = lambda image: SimpleNamespace(mask=removed, entity="cat", prompt="the cat", score=1.0)
+    codec = SoftCastCodec("1/6", refiner=None)
+    tx = transmit_image(img, guard, codec, b"k" * 32, 15.0)
+    rx = StreamReceiver()
+    rx.feed(np.concatenate([tx.samples, np.zeros(4000, np.complex64)]))
+    rx.finish()
+    painted = lambda a_hat, mask_hat, embedding, seed=0: np.where(mask_hat[..., None], 1.0, a_hat)
+    res = receive_image(rx.reassembler.message(tx.header.msg_id), None, painted, "eve")
+    assert not res.mask_hat.any() and np.array_equal(res.recovered, res.a_hat)
+    assert psnr(img[~removed], res.recovered[~removed]) > 28.0
