@@ -197,7 +197,8 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
     side = (h.mcs,) if getattr(codec, "uses_side", False) else ()  # the codec's header byte
     # softcast and hda: Bob's key opens a sealed mask; Eve has none
-    seal = {"seal_key": db.key if db is not None else None} if getattr(codec, "sends_mask", False) else {}
+    sends_mask = getattr(codec, "sends_mask", False)
+    seal = {"seal_key": db.key if db is not None else None} if sends_mask else {}
     a_hat = codec.decode(values[None], snr_db, shape, *side, **seal, **noise)[0].transpose(1, 2, 0)
     if getattr(codec, "uses_side", False) and not codec.last_ok[0]:
         import warnings
@@ -212,8 +213,8 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         prompt = next((e.prompt for e in db.entities if e.name == entity), None)
         if prompt is not None and text_encoder is not None:
             embedding = text_encoder.encode([prompt])[0]
-    sent_mask = getattr(codec, "last_mask", [None])[0] if getattr(codec, "sends_mask", False) else None
-    sealed = getattr(codec, "last_sealed", [False])[0] if getattr(codec, "sends_mask", False) else False
+    sent_mask = codec.last_mask[0] if sends_mask else None
+    sealed = codec.last_sealed[0] if sends_mask else False
     if sent_mask is not None:
         mask_hat = sent_mask  # M̂ came as side information with the metadata
     elif sealed:  # Eve: the hole is sealed and filled with texture; dark pixels are the picture's own

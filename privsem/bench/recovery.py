@@ -72,10 +72,10 @@ def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm", device=N
     base = load_recovery_model(device=device)
     tuned = bob_model(db, device)
     exemplar = db_exemplar(db, emb)
+    opts = RecoveryOptions()
     make = {
         "bob": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb, exemplar=exemplar,
-                                         exemplar_t=RecoveryOptions().exemplar_start,
-                                         harmonize=RecoveryOptions().harmonize),
+                                         exemplar_t=opts.exemplar_start, harmonize=opts.harmonize),
         "bob_noise": lambda: DiffusionRecovery(tuned, steps, scheduler, prompt_embeddings=emb),
         "bob_notext": lambda: DiffusionRecovery(tuned, steps, scheduler),
         "eve": lambda: DiffusionRecovery(base, steps, scheduler),

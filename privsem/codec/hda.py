@@ -12,9 +12,9 @@ chosen by measurement on training photos (``SPLIT``, docs/codec.md).
 
 The base layer's symbols are spread evenly over the message and the analog part's fill
 the rest in a pseudo-random order, so that a lost frame erases a share of each, not the
-base layer's codewords in one piece. A base layer that fails its CRC leaves the analog part alone (the residual on mid-grey:
-a defined, poor picture, and ``last_ok`` False); metadata that fails leaves the base
-layer alone. The frame header's ``mcs`` byte holds the design class (3 bits) and the
+base layer's codewords in one piece. A base layer that fails its CRC leaves the analog
+part alone (the residual on mid-grey: a defined, poor picture, and ``last_ok`` False);
+metadata that fails leaves the base layer alone. The frame header's ``mcs`` byte holds the design class (3 bits) and the
 analog metadata's codeword count (5 bits).
 """
 
@@ -111,6 +111,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         n = self.n_symbols(shape)
         cls = design_class(snr_db)
         n_d, mcs = self.split(n, cls)
+        base_pos, analog_pos = spread_positions(n, n_d)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
         self.last_side, self.last_outcome = [], []
@@ -118,12 +119,11 @@ class HybridCodec(ChannelUseBudget, Codec):
             im = im.transpose(1, 2, 0)
             if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
                 im = (textured_fill if seal_key is not None else smooth_fill)(im, known_hole(masks[b]))
-            base_pos, analog_pos = spread_positions(n, n_d)
             out[b, base_pos], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
             out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, CLASSES[cls],
-                                                        masks[b], fill=False, seal_key=seal_key)
+                                                              masks[b], fill=False, seal_key=seal_key)
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(cls << 5 | side & 0x7F)
@@ -153,8 +153,8 @@ class HybridCodec(ChannelUseBudget, Codec):
             base_pos, analog_pos = spread_positions(yb.size, n_d)
             base = self.digital.decode_one(yb[base_pos], nob[base_pos], shape, mcs)
             low = 0x80 if CLASSES[cls] < LOW_RATE_BELOW_DB else 0
-            residual, hole, sealed = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape, low | sides[b] & 0x1F,
-                                                    seal_key)
+            residual, hole, sealed = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape,
+                                                            low | sides[b] & 0x1F, seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)
             if base is not None or residual is not None:
                 out[b] = np.clip(est, 0, 1)

@@ -128,6 +128,13 @@ def interleaver(n_bits: int) -> np.ndarray:
     return np.random.default_rng(n_bits).permutation(n_bits)
 
 
+def deinterleave(llr: np.ndarray) -> np.ndarray:
+    """Undo :func:`interleaver` on received bit LLRs (float ``(n_bits,)``)."""
+    out = np.empty_like(llr)
+    out[interleaver(llr.size)] = llr
+    return out
+
+
 def _scrambler(n_bits: int) -> np.ndarray:
     """PRBS XORed onto the coded bits, so padding zeros do not map to one repeated
     constellation point (power and spectrum stay those of random data)."""
@@ -230,9 +237,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
             return None
         used = n_cw * LDPC_N // mcs.bits
         llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
-        deint = np.empty_like(llr)
-        deint[interleaver(llr.size)] = llr
-        bits = ldpc_decode(deint.reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
+        bits = ldpc_decode(deinterleave(llr).reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
         payload = np.packbits(bits).tobytes()
         length = int.from_bytes(payload[:LEN_BYTES], "big")
         data = payload[LEN_BYTES: LEN_BYTES + length]

@@ -46,7 +46,7 @@ from ..errors import PrivsemError
 from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
 from .base import Codec, one_blas_thread, parse_kn
 from .outcome import LmmseError, SoftCastOutcome
-from .separated import MCS_THRESHOLD_DB, ChannelUseBudget, interleaver
+from .separated import MCS_THRESHOLD_DB, ChannelUseBudget, deinterleave, interleaver
 
 # Orthonormal colour transform (luma, blue–red, green–magenta): close to the KLT of
 # natural photos' RGB, and unlike YCbCr it keeps pixel MSE equal to coefficient MSE.
@@ -511,10 +511,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         """(colour means, power trim, design SNR (dB), chunk bytes, mask bool (H, W) or None, sealed) from
         the metadata symbols, or None when the metadata does not check out. A sealed
         mask is read only with the ``seal_key`` it was sealed with."""
-        llr = qam_llr(sym, no.astype(np.float32), 2)
-        deint = np.empty_like(llr)
-        deint[interleaver(llr.size)] = llr  # undo the interleave
-        llr = deint.reshape(lay.meta_cw, LDPC_N)
+        llr = deinterleave(qam_llr(sym, no.astype(np.float32), 2)).reshape(lay.meta_cw, LDPC_N)
         for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: most links need few iterations
             bits = ldpc_decode(llr, lay.meta_k, LDPC_N, num_iter).reshape(-1)
             meta = SoftCastCodec._parse_meta(lay, np.packbits(bits).tobytes(), seal_key)
