@@ -29,7 +29,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
                  codec_path: str | Path | None = None, via: str = "software",
                  impairments: bool = False, design_snr_db: float | None = None,
                  timeout_s: float = 60.0, kn: str | None = None, recovery=None, pub=None,
-                 gui: bool = False, gui_hold: float | None = 0, seal_mask: bool = True, device=None) -> dict:
+                 gui: bool = False, gui_hold: float | None = 0, seal_mask: bool = True, device=None,
+                 margin_db: float | None = None) -> dict:
     """One image through guard → codec → OFDM → channel → Bob and Eve; returns the report.
     ``codec_path``: a codec name (``softcast``, ``jscc``, ``digital``; default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`) or a JSCC weights file.
@@ -41,7 +42,8 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     ``gui_hold`` seconds after the run (None: until it is closed). ``seal_mask``: see
     :func:`~privsem.pipeline.transmit_image`. ``device``: where the networks run (guard
     encoder, a JSCC, the recovery U-Nets; default CPU); the PHY, channel and softcast
-    stay numpy on the CPU, so only images and symbols cross to the device and back."""
+    stay numpy on the CPU, so only images and symbols cross to the device and back.
+    ``margin_db``: hda's and auto's base-layer margin (default 5 dB, docs/codec.md)."""
     from .view.gui import gui_flowgraph, hold
     from .view.tap import ConstellationFeed
 
@@ -65,7 +67,7 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     eve_snr_db = snr_db if eve_snr_db is None else eve_snr_db
     db = PrivacyDB.open(db_dir)
     guard = Guard(db, device=device)
-    codec = resolve_codec(codec_path, kn, device, fading=channel == "rayleigh")  # the sim link fades slowly
+    codec = resolve_codec(codec_path, kn, device, fading=channel == "rayleigh", margin_db=margin_db)  # the sim link fades slowly
     text = default_text_encoder()
     t0 = time.perf_counter()
     tx = transmit_image(image, guard, codec, db.key, snr_db if design_snr_db is None else design_snr_db,

@@ -30,10 +30,11 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
          msg_id: int = 0, sample_rate: float = 2e6, center_freq: float = 0.0, send_embedding: bool = False,
          timeout_s: float = 30.0, repeat: int = 1, on_bound=None, radio: str | None = None,
          gain: float | None = None, kn: str | None = None, codec: str | None = None,
-         seal_mask: bool = True, device=None, fading: bool = False) -> dict:
+         seal_mask: bool = True, device=None, fading: bool = False, margin_db: float | None = None) -> dict:
     """Guard, encode and frame an image (``codec``, a name or JSCC weights, default
     :data:`~privsem.codec.registry.DEFAULT_CODEC`, at bandwidth ratio ``kn``; ``fading``:
-    auto chooses its code for a slowly fading link); send it over ZMQ (to a flowgraph,
+    auto chooses its code for a slowly fading link; ``margin_db``: hda's and auto's
+    base-layer margin below ``design_snr_db``); send it over ZMQ (to a flowgraph,
     or through the radio of profile ``radio``) or write it as SigMF. ``device``: where
     the guard's encoder and a JSCC run (default CPU); framing and samples are numpy on
     the CPU."""
@@ -48,7 +49,7 @@ def send(image_path, db_dir, zmq_endpoint: str | None = None, iq_path=None, desi
     from .text import default_text_encoder
 
     db = PrivacyDB.open(db_dir)
-    code = resolve_codec(codec, kn, device, fading)
+    code = resolve_codec(codec, kn, device, fading, margin_db)
     tx = transmit_image(image, Guard(db, device=device), code, db.key, design_snr_db, msg_id=msg_id,
                         text_encoder=default_text_encoder() if send_embedding else None,
                         send_embedding=send_embedding, seal_mask=seal_mask)

@@ -31,6 +31,17 @@ DEFAULT_KNS = ("1/6", "1/12", "1/24")
 ANALOG = ("auto", "softcast", "hda")  # the codes with softcast's interface, benched side by side
 
 
+def label(row: dict, default_margin_db: float | None = None) -> str:
+    """A row's code as the progress lines and plots name it: ``digital/avif``, and hda or
+    auto with a base-layer margin other than the default ``auto@2dB``."""
+    from ..codec.hda import MARGIN_DB
+
+    name = row["codec"] + (f"/{row['image_codec']}" if "image_codec" in row else "")
+    m = row.get("margin_db")
+    default = MARGIN_DB if default_margin_db is None else default_margin_db
+    return name if m is None or m == default else f"{name}@{m:g}dB"
+
+
 def _quality(img: np.ndarray, rec: np.ndarray) -> tuple[float, float]:
     from ..metrics import psnr, ssim
 
@@ -74,17 +85,22 @@ def _softcast_pass(codec, images, channel: str, snr: float, design_snr: float, s
     return q, lost, ({"chose_hda": f"{hybrid}/{len(images)}"} if hasattr(codec, "last_choice") else {})
 
 
-def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | None = None, **extra) -> dict:
+def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | None = None,
+               margin_db: float | None = None, **extra) -> dict:
     """A row of the linear analog code (``softcast``), the hybrid (``hda``) or the
-    choice between them (``auto``); a point the code cannot serve (an image too small for
-    its metadata at this k/n) is a row with ``psnr`` None and the reason in
-    ``cannot_serve``."""
+    choice between them (``auto``), the hybrid's base layer ``margin_db`` below the
+    design SNR (default :data:`~privsem.codec.hda.MARGIN_DB`; hda and auto rows say it);
+    a point the code cannot serve (an image too small for its metadata at this k/n) is
+    a row with ``psnr`` None and the reason in ``cannot_serve``."""
+    from ..codec.hda import MARGIN_DB
     from ..codec.registry import make_codec
     from ..errors import PrivsemError
 
     design = snr if design_snr is None else design_snr
+    if name != "softcast":
+        extra["margin_db"] = MARGIN_DB if margin_db is None else margin_db
     try:
-        q, lost, picks = _softcast_pass(make_codec(name, kn), images, channel, snr, design, seed)
+        q, lost, picks = _softcast_pass(make_codec(name, kn, margin_db=margin_db), images, channel, snr, design, seed)
     except PrivsemError as e:
         return {"codec": name, "channel": channel, "snr_db": snr, "kn": kn, "psnr": None, "ssim": None,
                 "cannot_serve": str(e), **extra}
@@ -114,10 +130,11 @@ def capacity_row(images, channel, snr, kn, image_codec) -> dict:
     return _row("capacity", channel, snr, kn, q, image_codec=image_codec)
 
 
-def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, seed: int) -> list[dict]:
+def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, seed: int,
+                  margins=(None,)) -> list[dict]:
     """Both schemes built for ``design_snr`` (the JSCC is told it, the digital link
     adapts to it) and run at other SNRs over AWGN: the JSCC degrades, separation falls
-    off a cliff below its MCS's threshold."""
+    off a cliff below its MCS's threshold. auto and hda at each of ``margins``."""
     from ..codec.separated import link_adaptation
 
     rows = []
@@ -125,8 +142,7 @@ def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, 
     for snr in snrs:
         q = _jscc_pass(view, images, "awgn", snr, design_snr, seed)
         rows.append(_row("jscc", "awgn", snr, kn, q, design_snr_db=design_snr))
-        for name in ANALOG:
-            rows.append(linear_row(name, images, "awgn", snr, kn, seed, design_snr, design_snr_db=design_snr))
+        rows += _analog_rows(images, "awgn", snr, kn, seed, margins, design_snr, design_snr_db=design_snr)
         for ic in image_codecs:
             q, fails, _ = _digital_pass(SeparatedCodec(ic, kn, mcs), images, "awgn", snr, design_snr, seed)
             rows.append(_row("digital", "awgn", snr, kn, q, design_snr_db=design_snr, image_codec=ic,
@@ -134,16 +150,28 @@ def mismatch_rows(view, images, design_snr: float, snrs, kn: str, image_codecs, 
     return rows
 
 
-def default_codec(rows: list[dict]) -> tuple[str, dict[str, float]]:
+def _analog_rows(images, channel, snr, kn, seed, margins, design_snr=None, **extra) -> list[dict]:
+    """auto, softcast and hda at the first of ``margins``, then auto and hda at the others."""
+    rows = [linear_row(name, images, channel, snr, kn, seed, design_snr, margins[0], **extra) for name in ANALOG]
+    return rows + [linear_row(name, images, channel, snr, kn, seed, design_snr, m, **extra)
+                   for m in margins[1:] for name in ANALOG if name != "softcast"]
+
+
+def default_codec(rows: list[dict], margin_db: float | None = None) -> tuple[str, dict[str, float]]:
     """The code ``--codec`` should default to: the highest mean PSNR over ``rows`` (every
     channel, SNR and k/n point, each code built for the SNR it runs at, and the
     mismatch run, every code built for one SNR), among what a link can send
     (``auto``, ``softcast``, ``hda``, ``jscc``, and ``digital`` with AVIF, the image codec a
-    receiver assumes)."""
+    receiver assumes); auto and hda at base-layer margin ``margin_db`` (default
+    :data:`~privsem.codec.hda.MARGIN_DB`)."""
+    from ..codec.hda import MARGIN_DB
+
+    margin_db = MARGIN_DB if margin_db is None else margin_db
     means = {}
     for name in (*ANALOG, "jscc", "digital"):
         vals = [r["psnr"] for r in rows if r["codec"] == name and r["psnr"] is not None
-                and (name != "digital" or r.get("image_codec") == "avif")]
+                and (name != "digital" or r.get("image_codec") == "avif")
+                and r.get("margin_db", margin_db) == margin_db]
         if vals:
             means[name] = round(float(np.mean(vals)), 2)
     return max(means, key=means.get), means
@@ -169,11 +197,13 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         channels=("awgn", "rayleigh"), image_codecs=("jpeg", "webp", "avif"),
         weights: Path | None = None, seed: int = 0, progress=print, design_snr: float | None = 10.0,
         mismatch_snrs=(-5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0), device=None,
-        phy_vias=("software",), phy_snr: float = 10.0) -> dict:
+        phy_vias=("software",), phy_snr: float = 10.0, margins=(None,)) -> dict:
     """All rows, the SNR-mismatch rows (both schemes built for ``design_snr``, AWGN, the
     first k/n; ``None`` skips them), the rows through the radio chain at ``phy_snr``
     (AWGN, the first k/n, each transport of ``phy_vias``: :mod:`privsem.bench.codec_phy`),
-    the data used and each code's time per 256×256 image.
+    the data used and each code's time per 256×256 image. ``margins``: hda's and auto's
+    base-layer margins (dB; None the default); the first is the one the PHY rows, the
+    timing and ``default_codec`` use, the others add auto and hda rows.
     ``device``: where the JSCC runs (default CPU); auto, softcast, hda and the digital
     baseline (Sionna's LDPC) are CPU code."""
     from ..codec import load_codec
@@ -190,19 +220,19 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         for snr in snrs:
             for kn in kns:
                 rows.append(jscc_row(codecs[kn], images, channel, snr, kn, seed))
-                for name in ANALOG:
-                    rows.append(linear_row(name, images, channel, snr, kn, seed))
+                rows += _analog_rows(images, channel, snr, kn, seed, margins)
                 for ic in image_codecs:
                     rows.append(digital_row(images, channel, snr, kn, ic, seed))
                     rows.append(capacity_row(images, channel, snr, kn, ic))
-                progress(" | ".join(f"{r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} "
+                progress(" | ".join(f"{label(r)} "
                                     f"{'-' if r['psnr'] is None else format(r['psnr'], '.2f')}" for r in rows if r["channel"] == channel
                                     and r["snr_db"] == snr and r["kn"] == kn) + f"  [{channel} {snr:g} dB {kn}]")
     mismatch = []
     if design_snr is not None:
-        mismatch = mismatch_rows(codecs[kns[0]], images, design_snr, mismatch_snrs, kns[0], image_codecs, seed)
+        mismatch = mismatch_rows(codecs[kns[0]], images, design_snr, mismatch_snrs, kns[0], image_codecs, seed,
+                                 margins)
         progress(f"mismatch (built for {design_snr:g} dB): " + " | ".join(
-            f"{r['snr_db']:g} dB {r['codec']}{'/' + r['image_codec'] if 'image_codec' in r else ''} "
+            f"{r['snr_db']:g} dB {label(r)} "
             f"{'-' if r['psnr'] is None else format(r['psnr'], '.2f')}"
             for r in mismatch))
     phy = []
@@ -211,16 +241,20 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         from .codec_phy import phy_rows
 
         kn0 = kns[0]
-        phy = phy_rows({**{a: make_codec(a, kn0) for a in ANALOG},
+        phy = phy_rows({**{a: make_codec(a, kn0, margin_db=margins[0]) for a in ANALOG},
                         "jscc": codecs[kn0], "digital": make_codec("digital", kn0)},
                        images, phy_snr, kn0, seed, tuple(phy_vias), progress=progress)
     from ..codec.registry import make_codec
 
-    winner, means = default_codec(rows + mismatch)
+    from ..codec.hda import MARGIN_DB
+
+    m0 = MARGIN_DB if margins[0] is None else margins[0]
+    winner, means = default_codec(rows + mismatch, m0)
     return {"default_codec": winner, "mean_psnr_per_codec": means, "data": data, "n_images": len(images),
-            "seed": seed,
+            "seed": seed, "margins_db": [MARGIN_DB if m is None else m for m in margins],
             "jscc_encode_decode_s_256": {kn: round(time_codec(c), 4) for kn, c in codecs.items()},
-            **{f"{a}_encode_decode_s_256": {kn: round(time_codec(make_codec(a, kn)), 4) for kn in kns}
+            **{f"{a}_encode_decode_s_256": {kn: round(time_codec(make_codec(a, kn, margin_db=margins[0])), 4)
+                                            for kn in kns}
                for a in ANALOG},
             "note": "same symbols per image for every codec; pilot-block modem (16 pilots per 256); "
                     "digital = image codec + 5G LDPC (n=1944, 20 BP iterations) + QAM, best MCS per point; "
@@ -263,6 +297,7 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = result["rows"]
+    m0 = result.get("margins_db", [None])[0]
     channels = list(dict.fromkeys(r["channel"] for r in rows))
     kns = list(dict.fromkeys(r["kn"] for r in rows))
     fig, axes = plt.subplots(len(channels), len(kns), figsize=(4.2 * len(kns), 3.4 * len(channels)),
@@ -273,14 +308,13 @@ def plot(result: dict, path: Path) -> None:
         for b, kn in enumerate(kns):
             ax = axes[a][b]
             sel = [r for r in rows if r["channel"] == ch and r["kn"] == kn]
-            for label in dict.fromkeys((r["codec"], r.get("image_codec")) for r in sel):
-                pts = sorted((r["snr_db"], r["psnr"]) for r in sel
-                             if (r["codec"], r.get("image_codec")) == label and r["psnr"] is not None)
+            for name in dict.fromkeys(label(r, m0) for r in sel):
+                pts = sorted((r["snr_db"], r["psnr"]) for r in sel if label(r, m0) == name and r["psnr"] is not None)
                 if not pts:
                     continue
-                ls, mk = styles[label[0]]
-                name = label[0] if label[1] is None else f"{label[0]} {label[1].upper()}"
-                ax.plot(*zip(*pts), linestyle=ls, marker=mk, markersize=3, label=name)
+                ls, mk = styles[name.split("/")[0].split("@")[0]]
+                ax.plot(*zip(*pts), linestyle="-." if "@" in name else ls, marker=mk, markersize=3,
+                        label=name.replace("/", " ").upper() if name.startswith(("digital", "capacity")) else name)
             ax.set_title(f"{ch.upper()}, k/n = {kn}")
             ax.set_xlabel("SNR (dB)")
             ax.grid(alpha=0.3)
@@ -298,18 +332,18 @@ def plot(result: dict, path: Path) -> None:
 
 def _plot_mismatch(result: dict, path: Path, plt) -> None:
     rows = result["mismatch"]
+    m0 = result.get("margins_db", [None])[0]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for label in dict.fromkeys((r["codec"], r.get("image_codec")) for r in rows):
-        pts = sorted((r["snr_db"], r["psnr"]) for r in rows
-                     if (r["codec"], r.get("image_codec")) == label and r["psnr"] is not None)
+    for name in dict.fromkeys(label(r, m0) for r in rows):
+        pts = sorted((r["snr_db"], r["psnr"]) for r in rows if label(r, m0) == name and r["psnr"] is not None)
         if not pts:
             continue
-        analog = label[0] in ("jscc", *ANALOG)
+        analog = not name.startswith("digital")
         mcs = next(r["mcs"] for r in rows if r["codec"] == "digital")
-        name = {"jscc": "JSCC", "auto": "auto", "softcast": "SoftCast", "hda": "HDA"}.get(label[0]) or \
-            f"{label[1].upper()} + {mcs}"
-        ax.plot(*zip(*pts), marker="o" if analog else "s", markersize=3, linestyle="-" if analog else "--",
-                label=name)
+        shown = name.replace("jscc", "JSCC").replace("softcast", "SoftCast").replace("hda", "HDA") if analog \
+            else f"{name.split('/')[1].upper()} + {mcs}"
+        ax.plot(*zip(*pts), marker="o" if analog else "s", markersize=3,
+                linestyle=("-." if "@" in name else "-") if analog else "--", label=shown)
     ax.axvline(rows[0]["design_snr_db"], color="grey", lw=0.8)
     ax.set_xlabel("channel SNR (dB)")
     ax.set_ylabel("PSNR (dB)")

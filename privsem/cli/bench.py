@@ -87,9 +87,12 @@ def _floats(text: str) -> tuple[float, ...]:
               help="Also send every code through the OFDM PHY at --phy-snr (AWGN, first k/n): software, "
                    "gnuradio (the sim_channel flowgraph), both comma-separated, or none.")
 @click.option("--phy-snr", type=float, default=10.0, show_default=True)
+@click.option("--margins", default="5,2", show_default=True,
+              help="hda/auto base-layer margins (dB below the design SNR); the first is --margin's default and "
+                   "the PHY rows', the others add hda and auto rows (labelled auto@2dB).")
 @device_option
 def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_codecs, weights, seed,
-                design_snr, no_mismatch, phy_vias, phy_snr, device) -> None:
+                design_snr, no_mismatch, phy_vias, phy_snr, margins, device) -> None:
     """PSNR/SSIM of softcast, hda, the JSCC, the digital baseline and the capacity bound."""
     from ..bench.codec import plot, run
     from ..channel import CHANNELS
@@ -110,9 +113,12 @@ def bench_codec(json_path, plot_path, images_dir, snrs, kns, channels, image_cod
     for v in vias:
         if v not in ("software", "gnuradio"):
             raise PrivsemError(f"--phy {v!r}: known transports are software, gnuradio (or none)")
+    margin_list = _floats(margins)
+    if len(set(margin_list)) != len(margin_list) or not all(0 <= m <= 30 for m in margin_list):
+        raise PrivsemError(f"--margins {margins}: distinct numbers from 0 to 30 dB")
     result = run(images_dir, _floats(snrs), kn_list, chans, codecs, weights, seed,
                  progress=lambda s: click.echo(s, err=True), design_snr=None if no_mismatch else design_snr,
-                 device=device, phy_vias=vias, phy_snr=phy_snr)
+                 device=device, phy_vias=vias, phy_snr=phy_snr, margins=margin_list)
     _emit(result, json_path)
     from ..codec.registry import DEFAULT_CODEC
 

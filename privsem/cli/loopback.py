@@ -8,7 +8,7 @@ import click
 
 from ..codec.registry import CODEC_CHOICES, DEFAULT_CODEC
 from . import cli
-from .options import device_option, gui_options, recovery_options, view_option
+from .options import device_option, gui_options, margin_option, recovery_options, view_option
 
 
 @cli.command()
@@ -35,19 +35,20 @@ from .options import device_option, gui_options, recovery_options, view_option
 @click.option("--open-mask", is_flag=True,
               help="softcast/hda: send the removed region's mask in the clear (default: sealed with the DB key, "
                    "so Eve does not learn the outline).")
+@margin_option
 @recovery_options
 @gui_options
 @device_option
 @view_option("loopback")
 def loopback(image, db_dir, snr_db, eve_snr_db, channel, out_dir, seed, via, impairments, design_snr_db,
-             timeout_s, codec_path, kn, open_mask, recovery, gui, gui_hold, device, pub) -> None:
+             timeout_s, codec_path, kn, open_mask, margin_db, recovery, gui, gui_hold, device, pub) -> None:
     """Send IMAGE through guard → JSCC → OFDM → channel → Bob and Eve; write images and report.json."""
     from ..loopback import run_loopback
 
     r = run_loopback(image, db_dir, snr_db, channel, out_dir, seed=seed, eve_snr_db=eve_snr_db,
                      codec_path=codec_path, via=via, impairments=impairments,
                      design_snr_db=design_snr_db, timeout_s=timeout_s, kn=kn, recovery=recovery,
-                     seal_mask=not open_mask,
+                     seal_mask=not open_mask, margin_db=margin_db,
                      pub=pub, gui=gui, gui_hold=gui_hold, device=device)
     g = r["guard"]
     click.echo(f"guard: entity={g['entity']} prompt={g['prompt']!r} score={g['score']:.3f} "

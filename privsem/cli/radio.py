@@ -8,7 +8,7 @@ import click
 
 from ..codec.registry import CODEC_CHOICES, DEFAULT_CODEC
 from . import cli
-from .options import device_option, gui_options, recovery_options, view_option
+from .options import device_option, gui_options, margin_option, recovery_options, view_option
 
 
 @cli.command()
@@ -31,20 +31,22 @@ from .options import device_option, gui_options, recovery_options, view_option
 @click.option("--fading", is_flag=True,
               help="auto: the link fades slowly (moving radios, no line of sight): choose the code for Rayleigh "
                    "fading around --design-snr instead of AWGN (mostly softcast, which has no cliff).")
+@margin_option
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
 @click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Seconds to wait for the ZMQ peer to take the samples.")
 @device_option
 def tx(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, repeat, sample_rate, center_freq,
-       send_embedding, codec, kn, open_mask, fading, radio, gain, timeout_s, device) -> None:
+       send_embedding, codec, kn, open_mask, fading, margin_db, radio, gain, timeout_s, device) -> None:
     """Guard, encode and frame IMAGE; send it over ZMQ or write it as SigMF."""
     from ..txrx import send
 
     info = send(image, db_dir, zmq_endpoint, iq_path, design_snr_db, msg_id, sample_rate, center_freq,
                 send_embedding, timeout_s, repeat,
                 on_bound=lambda ep: click.echo(f"sending on {ep}", err=True), radio=radio, gain=gain,
-                kn=kn, codec=codec, seal_mask=not open_mask, device=device, fading=fading)
+                kn=kn, codec=codec, seal_mask=not open_mask, device=device, fading=fading,
+                margin_db=margin_db)
     where = info.get("iq") or info.get("zmq")
     click.echo(f"sent message {info['msg_id']}: {info['frames']} frames, {info['samples']} samples "
                f"→ {where}; codec {info['codec']}; entity removed: {info['entity_removed']}")

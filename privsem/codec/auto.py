@@ -11,7 +11,7 @@ Over AWGN the comparison is at the design SNR. Built for a fading link
 PSNR over the fade's distribution around the design SNR, where a fade below the base
 layer's threshold leaves the hybrid only its residual on mid-grey: there the hybrid
 wins only at low SNR, where softcast's metadata is at risk too. The hybrid is chosen
-only when it is expected to be :data:`MARGIN_DB` better: softcast's learned refinement
+only when it is expected to be :data:`CHOICE_MARGIN_DB` better: softcast's learned refinement
 (up to +0.45 dB) is not in the model, and softcast has no cliff where the hybrid's base
 layer has one. Typically the hybrid wins on smooth pictures and at low SNR, where a
 digital compressor's efficiency matters, and softcast on detailed pictures and from
@@ -32,7 +32,7 @@ from .base import Codec, parse_kn
 from .outcome import expected_psnr
 from .separated import ChannelUseBudget
 
-MARGIN_DB = 0.5  # the hybrid must be expected this much better (dB) to be chosen
+CHOICE_MARGIN_DB = 0.5  # the hybrid must be expected this much better (dB) to be chosen
 
 
 class AutoCodec(ChannelUseBudget, Codec):
@@ -50,19 +50,21 @@ class AutoCodec(ChannelUseBudget, Codec):
         kn: bandwidth ratio.
         fading: compare the codes over Rayleigh block fading (mean SNR = the design SNR)
             instead of AWGN.
+        margin_db: the hybrid's base-layer margin (:class:`~privsem.codec.hda.HybridCodec`).
     """
 
     uses_side = True
     decodes_zf = True
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", fading: bool = False) -> None:
-        from .hda import HybridCodec
+    def __init__(self, kn: str | Fraction = "1/6", fading: bool = False, margin_db: float | None = None) -> None:
+        from .hda import MARGIN_DB, HybridCodec
         from .softcast import SoftCastCodec
 
         self.kn = parse_kn(kn)
         self.fading = bool(fading)
-        self.members = {"softcast": SoftCastCodec(self.kn), "hda": HybridCodec(self.kn)}
+        self.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
+        self.members = {"softcast": SoftCastCodec(self.kn), "hda": HybridCodec(self.kn, self.margin_db)}
         self.name = "softcast"
         self.last_choice: list[str] = []
         self.last_side: list[int] = []
@@ -72,7 +74,7 @@ class AutoCodec(ChannelUseBudget, Codec):
         self.last_sealed: list[bool] = []
 
     def at(self, kn) -> AutoCodec:
-        return AutoCodec(kn, self.fading)
+        return AutoCodec(kn, self.fading, self.margin_db)
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None) -> np.ndarray:
@@ -95,7 +97,7 @@ class AutoCodec(ChannelUseBudget, Codec):
                     continue  # e.g. too few symbols for the hybrid's two parts: softcast alone
                 sides[name] = codec.last_side[0]
                 dbs[name] = round(expected_psnr(codec.last_outcome[0], snr_db, self.fading), 2)
-            pick = "hda" if "hda" in dbs and dbs["hda"] >= dbs["softcast"] + MARGIN_DB else "softcast"
+            pick = "hda" if "hda" in dbs and dbs["hda"] >= dbs["softcast"] + CHOICE_MARGIN_DB else "softcast"
             out[b] = sent[pick]
             self.last_choice.append(pick)
             self.last_side.append(sides[pick])

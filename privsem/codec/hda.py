@@ -2,20 +2,20 @@
 the base layer misses (in the manner of HDA-Cast and LayerCast).
 
 Part of the channel uses carry the image compressed (AVIF) and protected (5G LDPC, QPSK
-or QAM at an MCS chosen with a margin below the design SNR); the rest carry, with
+or QAM at an MCS chosen with a margin below the design SNR, ``margin_db``); the rest carry, with
 :class:`~privsem.codec.softcast.SoftCastCodec`'s transform, power split and LMMSE
 decoding, the residual: the image minus what the base layer decodes to (the sender
 decodes its own base layer). At low SNR the digital compressor's efficiency carries the
 picture; as the SNR rises the analog residual keeps adding detail, where a digital code
-stays flat at its MCS. The share of the base layer is a table over the design SNR,
-chosen by measurement on training photos (``SPLIT``, docs/codec.md).
+stays flat at its MCS. The share of the base layer was chosen by measurement on training
+photos (``SHARE``, docs/codec.md).
 
 The base layer's symbols are spread evenly over the message and the analog part's fill
 the rest in a pseudo-random order, so that a lost frame erases a share of each, not the
 base layer's codewords in one piece. A base layer that fails its CRC leaves the analog
 part alone (the residual on mid-grey: a defined, poor picture, and ``last_ok`` False);
-metadata that fails leaves the base layer alone. The frame header's ``mcs`` byte holds the design class (3 bits) and the
-analog metadata's codeword count (5 bits).
+metadata that fails leaves the base layer alone. The frame header's ``mcs`` byte holds the base layer's MCS (3 bits, :data:`BASE_MCS`) and
+the analog metadata's codeword count (5 bits).
 """
 
 from __future__ import annotations
@@ -34,31 +34,37 @@ from .separated import (
     SeparatedCodec,
     mcs_by_name,
 )
-from .softcast import (
-    LOW_RATE_BELOW_DB,
-    SoftCastCodec,
-    known_hole,
-    meta_threshold_db,
-    spread_positions,
-)
+from .softcast import SoftCastCodec, known_hole, spread_positions
 
-# design SNR classes (dB) → (share of the symbols for the base layer, base layer MCS).
-# Measured on 320² crops of training photos (astronaut, rocket, flower, grace_hopper; AWGN):
-# a base share of 0.75 beat 0.3–0.6 and 0.9 at 0, 10 and 20 dB; the MCS keeps about 5 dB
-# of margin below the class (its AWGN threshold, MCS_THRESHOLD_DB), so that a link built
-# for 10 dB still decodes its base layer at 5 dB (no cliff), at a cost at the design SNR
-# (10 dB: 34.20 dB with qpsk-3/4 against 35.21 with 16qam-1/2, which fails at 5 dB).
-SPLIT = {0.0: (0.75, "qpsk-1/4"), 5.0: (0.75, "qpsk-1/3"), 10.0: (0.75, "qpsk-3/4"),
-         15.0: (0.75, "16qam-1/2"), 20.0: (0.75, "16qam-3/4")}
-CLASSES = tuple(SPLIT)
+# The base layer's MCS, named by the top three bits of the header byte. The first five are
+# the design classes 0 / 5 / 10 / 15 / 20 dB of earlier versions, so their headers decode
+# as before; the last three serve links built with a small margin (docs/codec.md).
+BASE_MCS = ("qpsk-1/4", "qpsk-1/3", "qpsk-3/4", "16qam-1/2", "16qam-3/4", "qpsk-1/2", "16qam-5/6", "64qam-5/6")
+# Share of the symbols for the base layer. Measured on 320² crops of training photos
+# (astronaut, rocket, flower, grace_hopper; AWGN): 0.75 beat 0.3–0.6 and 0.9 at 0, 10 and
+# 20 dB, and stayed within 0.2 dB of the best share at 15 and 20 dB with every MCS tried.
+SHARE = 0.75
+# Default margin (dB) between the design SNR and the base layer's AWGN threshold: a link
+# built for 10 dB still decodes its base layer at 5 dB (no cliff), at a cost at the design
+# SNR (10 dB: 34.20 dB with qpsk-3/4 against 35.21 with 16qam-1/2, which fails at 5 dB).
+MARGIN_DB = 5.0
+# The analog metadata goes at QPSK 1/2 (threshold 1.6 dB) only when the base layer needs
+# at least 5 dB more; below that at QPSK 1/4, so that it never fails first.
+META_HALF_RATE_FROM_DB = 6.6
 IMAGE_CODEC = "avif"
 MAX_META_CW = 31  # five bits of the header byte
 
 
-def design_class(snr_db: float) -> int:
-    """Index in :data:`CLASSES` of the highest class at or below ``snr_db`` (the lowest
-    if none is)."""
-    return max([i for i, c in enumerate(CLASSES) if c <= snr_db + 1e-9] or [0])
+def base_mcs(design_snr_db: float, margin_db: float = MARGIN_DB) -> int:
+    """Index in :data:`BASE_MCS` of the most efficient MCS whose AWGN threshold is at
+    least ``margin_db`` below ``design_snr_db`` (the most robust if none is)."""
+    ok = [i for i, m in enumerate(BASE_MCS) if MCS_THRESHOLD_DB[m] <= design_snr_db - margin_db + 1e-9]
+    return max(ok, key=lambda i: mcs_by_name(BASE_MCS[i]).efficiency) if ok else 0
+
+
+def meta_low_rate(index: int) -> bool:
+    """Whether the analog metadata goes at QPSK 1/4 with base MCS ``index``."""
+    return MCS_THRESHOLD_DB[BASE_MCS[index]] < META_HALF_RATE_FROM_DB
 
 
 class HybridCodec(ChannelUseBudget, Codec):
@@ -69,6 +75,10 @@ class HybridCodec(ChannelUseBudget, Codec):
 
     Args:
         kn: bandwidth ratio.
+        margin_db: how far (dB) below the design SNR the base layer must still decode:
+            its MCS is the most efficient of :data:`BASE_MCS` whose AWGN threshold is that
+            far below. 5 dB (the default) keeps a link working through a 5 dB drop; 2 dB
+            is what the digital baseline's MCS search ends up with at a known SNR.
     """
 
     name = "hda"
@@ -76,8 +86,9 @@ class HybridCodec(ChannelUseBudget, Codec):
     decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6") -> None:
+    def __init__(self, kn: str | Fraction = "1/6", margin_db: float = MARGIN_DB) -> None:
         self.kn = parse_kn(kn)
+        self.margin_db = float(margin_db)
         self.analog = SoftCastCodec(kn, refiner=None)  # the residual is not a photo: no refinement
         self.digital = SeparatedCodec(IMAGE_CODEC, kn)
         self.last_ok: list[bool] = []
@@ -88,14 +99,14 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.last_base_ok: list[bool] = []
 
     def at(self, kn) -> HybridCodec:
-        return HybridCodec(kn)
+        return HybridCodec(kn, self.margin_db)
 
-    def split(self, n: int, cls: int) -> tuple[int, object]:
-        """(symbols of the base layer, its MCS) for ``n`` symbols and design class
-        ``cls``: whole LDPC codewords."""
-        share, mcs_name = SPLIT[CLASSES[cls]]
-        mcs = mcs_by_name(mcs_name)
-        n_cw = int(share * n) * mcs.bits // LDPC_N
+    @staticmethod
+    def split(n: int, index: int) -> tuple[int, object]:
+        """(symbols of the base layer, its MCS) for ``n`` symbols and base MCS ``index``
+        (:data:`BASE_MCS`): whole LDPC codewords in :data:`SHARE` of the symbols."""
+        mcs = mcs_by_name(BASE_MCS[index])
+        n_cw = int(SHARE * n) * mcs.bits // LDPC_N
         return n_cw * LDPC_N // mcs.bits, mcs
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
@@ -109,8 +120,9 @@ class HybridCodec(ChannelUseBudget, Codec):
 
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
-        cls = design_class(snr_db)
-        n_d, mcs = self.split(n, cls)
+        idx = base_mcs(snr_db, self.margin_db)
+        n_d, mcs = self.split(n, idx)
+        low = meta_low_rate(idx)
         base_pos, analog_pos = spread_positions(n, n_d)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
@@ -122,13 +134,13 @@ class HybridCodec(ChannelUseBudget, Codec):
             out[b, base_pos], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
-            out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, CLASSES[cls],
-                                                              masks[b], fill=False, seal_key=seal_key)
+            out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, snr_db, masks[b], fill=False,
+                                                              seal_key=seal_key, meta_low=low)
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
-            self.last_side.append(cls << 5 | side & 0x7F)
+            self.last_side.append(idx << 5 | side & 0x7F)
             self.last_outcome.append(HybridOutcome(  # the residual's error is the image's
-                self.analog.error, meta_threshold_db(CLASSES[cls]), MCS_THRESHOLD_DB[mcs.name],
+                self.analog.error, MCS_THRESHOLD_DB["qpsk-1/4" if low else "qpsk-1/2"], MCS_THRESHOLD_DB[mcs.name],
                 base_mse=float(np.mean((im - base) ** 2)), offset_mse=float(np.mean((base - 0.5) ** 2)),
                 grey_mse=float(np.mean((im - 0.5) ** 2))))
         return out
@@ -144,15 +156,13 @@ class HybridCodec(ChannelUseBudget, Codec):
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
         self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok = [], [], [], []
         for b, yb in enumerate(np.asarray(y)):
-            cls = sides[b] >> 5
-            if cls >= len(CLASSES):
-                raise PrivsemError(f"the header names hda design class {cls}, which this privsem does not know")
+            idx = sides[b] >> 5  # three bits: always one of BASE_MCS
             nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
                    else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            n_d, mcs = self.split(yb.size, cls)
+            n_d, mcs = self.split(yb.size, idx)
             base_pos, analog_pos = spread_positions(yb.size, n_d)
             base = self.digital.decode_one(yb[base_pos], nob[base_pos], shape, mcs)
-            low = 0x80 if CLASSES[cls] < LOW_RATE_BELOW_DB else 0
+            low = 0x80 if meta_low_rate(idx) else 0
             residual, hole, sealed = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape,
                                                             low | sides[b] & 0x1F, seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)

@@ -16,12 +16,14 @@ DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the
 
 
 def make_codec(name: str, kn: str | None = None, path: str | Path | None = None, device=None,
-               fading: bool = False):
+               fading: bool = False, margin_db: float | None = None):
     """The codec ``name`` at bandwidth ratio ``kn`` (default 1/6). ``path``: the user's
     JSCC weights (``jscc`` only). ``device``: where the JSCC's networks run (default
     CPU); auto, softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
     ``fading``: the link fades slowly (one Rayleigh fade per message, unknown to the
     sender): auto chooses its code for that instead of AWGN; other codes ignore it.
+    ``margin_db``: hda's and auto's base-layer margin below the design SNR (default
+    :data:`~privsem.codec.hda.MARGIN_DB`); other codes ignore it.
 
     Raises:
         PrivsemError: an unknown name, or ``path`` with a codec that has no weights."""
@@ -40,24 +42,26 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
     if name == "hda":
         from .hda import HybridCodec
 
-        return HybridCodec(kn or "1/6")
+        return HybridCodec(kn or "1/6", *(() if margin_db is None else (margin_db,)))
     if name == "auto":
         from .auto import AutoCodec
 
-        return AutoCodec(kn or "1/6", fading=fading)
+        return AutoCodec(kn or "1/6", fading=fading, margin_db=margin_db)
     from .separated import SeparatedCodec
 
     return SeparatedCodec(DIGITAL_IMAGE_CODEC, kn or "1/6")
 
 
-def resolve_codec(spec: str | Path | None = None, kn: str | None = None, device=None, fading: bool = False):
+def resolve_codec(spec: str | Path | None = None, kn: str | None = None, device=None, fading: bool = False,
+                  margin_db: float | None = None):
     """What ``--codec`` names: None for :data:`DEFAULT_CODEC`, a name of :data:`CODECS`,
     or a path to a JSCC weights file (the learned code with the user's weights), with
-    the JSCC on ``device`` (default CPU); ``fading`` as for :func:`make_codec`."""
+    the JSCC on ``device`` (default CPU); ``fading`` and ``margin_db`` as for
+    :func:`make_codec`."""
     if spec is None:
-        return make_codec(DEFAULT_CODEC, kn, device=device, fading=fading)
+        return make_codec(DEFAULT_CODEC, kn, device=device, fading=fading, margin_db=margin_db)
     if str(spec) in CODECS:
-        return make_codec(str(spec), kn, device=device, fading=fading)
+        return make_codec(str(spec), kn, device=device, fading=fading, margin_db=margin_db)
     p = Path(spec)
     if p.suffix != ".safetensors" and not p.is_file():
         raise PrivsemError(f"--codec {spec}: neither a codec ({', '.join(CODECS)}) nor a JSCC weights file")

@@ -418,20 +418,25 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         return out
 
     def encode_one(self, im: np.ndarray, n: int, design_snr_db: float, mask: np.ndarray | None = None,
-                   fill: bool = True, seal_key: bytes | None = None) -> tuple[np.ndarray, int]:
+                   fill: bool = True, seal_key: bytes | None = None,
+                   meta_low: bool | None = None) -> tuple[np.ndarray, int]:
         """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
         header byte). ``design_snr_db``: the SNR the link is built for (it sets the
         power split and the metadata's code rate; it travels in the metadata); ``mask``: the
         removed region (sent with the metadata, sealed with ``seal_key`` if given; with
         ``fill`` the hole is filled first: smoothly, or with texture when sealed,
-        :mod:`privsem.codec.fill`). Leaves the image's error model in ``error``
+        :mod:`privsem.codec.fill`); ``meta_low``: send the metadata at QPSK 1/4 (True) or 1/2
+        (False) whatever the design SNR (the hybrid ties it to its base layer). Leaves the
+        image's error model in ``error``
         (:class:`~privsem.codec.outcome.LmmseError`)."""
         from scipy.fft import dctn
 
         from .fill import smooth_fill, textured_fill
 
         shape = tuple(im.shape[-2:])
-        low = 0x80 if meta_rate(design_snr_db) == Fraction(1, 4) else 0
+        if meta_low is None:
+            meta_low = meta_rate(design_snr_db) == Fraction(1, 4)
+        low = 0x80 if meta_low else 0
         design = design_byte(design_snr_db)
         packed_mask = None
         if mask is not None and mask.any():

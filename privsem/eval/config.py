@@ -58,6 +58,7 @@ class EvalConfig:
     kn: str = "1/6"
     eve_snr_offset_db: float = 0.0
     design_snr_db: float | None = None  # SNR the JSCC encoder is told (None: the link's; radios: 10)
+    margin_db: float = 5.0  # hda/auto: dB below the design SNR where the hybrid's base layer still decodes
     db: str = ""
     codec: str = ""  # softcast | hda | jscc | digital, or a JSCC weights file ("": the default codec)
     recovery_model: str = ""
@@ -176,7 +177,8 @@ def parse_config(data: dict, where: str = "(defaults)", base: Path | None = None
                       ("dataset_db_photos", 1, 1000), ("dataset_calibration_scenes", 0, 100000)):
         if k in data:
             kw[k] = _typed(where, k, data[k], int, lo, hi)
-    for k, lo, hi in (("eve_snr_offset_db", -40, 40), ("design_snr_db", -10, 40), ("timeout_s", 1, 3600)):
+    for k, lo, hi in (("eve_snr_offset_db", -40, 40), ("design_snr_db", -10, 40), ("timeout_s", 1, 3600),
+                      ("margin_db", 0, 30)):
         if k in data:
             kw[k] = _typed(where, k, data[k], float, lo, hi)
     if "kn" in data:

@@ -84,7 +84,8 @@ class _Worker:
         self.db = PrivacyDB.open(db_dir)
         self.guard = Guard(self.db, device=device)
         # per channel: auto chooses its code for slow fading on the Rayleigh link
-        self.codecs = {ch: resolve_codec(cfg.codec or None, cfg.kn, device=device, fading=ch == "rayleigh")
+        self.codecs = {ch: resolve_codec(cfg.codec or None, cfg.kn, device=device, fading=ch == "rayleigh",
+                                         margin_db=cfg.margin_db)
                        for ch in cfg.channels}
         self.text = default_text_encoder()
         opts = RecoveryOptions(steps=cfg.steps)

@@ -51,18 +51,21 @@ def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
     out = tmp_path / "b.json"
     rc = main(["bench", "codec", "--images", str(_folder(tmp_path)), "--snrs", "20", "--kn", "1/24",
                "--channels", "rayleigh", "--image-codecs", "avif", "--no-mismatch", "--phy", "none",
-               "--json", str(out)])
+               "--json", str(out), "--plot", str(tmp_path / "p.png")])
     assert rc == 0
     res = json.loads(out.read_text())
     rows = res["rows"]
-    assert res["phy"] == []
-    assert [r["codec"] for r in rows] == ["jscc", "auto", "softcast", "hda", "digital", "capacity"]
-    assert rows[4]["image_codec"] == "avif" and rows[4]["channel"] == "rayleigh"
+    assert res["phy"] == [] and (tmp_path / "p.png").stat().st_size > 10_000
+    # auto and hda at the default margin, then again at the second of --margins (5,2)
+    assert [r["codec"] for r in rows] == ["jscc", "auto", "softcast", "hda", "auto", "hda", "digital", "capacity"]
+    assert [r.get("margin_db") for r in rows[1:6]] == [5.0, None, 5.0, 2.0, 2.0] and res["margins_db"] == [5.0, 2.0]
+    assert rows[6]["image_codec"] == "avif" and rows[6]["channel"] == "rayleigh"
     # 96×128 at 1/24 is 1 536 symbols: hda's analog quarter cannot hold its metadata; a row says so
     assert rows[3]["psnr"] is None and "too few for softcast's metadata" in rows[3]["cannot_serve"]
     assert rows[1]["chose_hda"] == "0/1" and rows[1]["psnr"] == rows[2]["psnr"]  # auto: softcast alone
     capsys.readouterr()
-    for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"], ["--phy", "usrp"]):
+    for bad in (["--channels", "rician"], ["--image-codecs", "bpg"], ["--kn", "x"], ["--snrs", "a"], ["--phy", "usrp"],
+                ["--margins", "5,5"], ["--margins", "-1"]):
         assert main(["bench", "codec", *bad]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("privsem: error:")

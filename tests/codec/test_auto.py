@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from privsem.channel import build_channel
-from privsem.codec.auto import MARGIN_DB, AutoCodec
+from privsem.codec.auto import CHOICE_MARGIN_DB, AutoCodec
 from privsem.codec.data import named_image
 from privsem.codec.hda import HybridCodec
 from privsem.codec.outcome import expected_psnr
@@ -47,15 +47,17 @@ def test_the_senders_error_model_predicts_what_arrives(photos, snr):
 
 def test_auto_takes_the_better_code_and_the_header_names_it(photos):
     """At 0 dB a digital base layer is worth more than analog coefficients (hda); at 25 dB
-    the busy picture goes analog (softcast). Whatever it chose, a receiver that knows only
+    the smooth picture goes analog (softcast), the busy one to the hybrid, whose base
+    layer is 64-QAM there. Whatever it chose, a receiver that knows only
     the header's codec id decodes the same picture as the sender's own shortcut."""
     auto = AutoCodec("1/6")
     seen = set()
-    for snr, img, want in ((0.0, photos["smooth"], "hda"), (25.0, photos["busy"], "softcast")):
+    for snr, img, want in ((0.0, photos["smooth"], "hda"), (25.0, photos["smooth"], "softcast"),
+                           (25.0, photos["busy"], "hda")):
         x, y, no = _link(auto, img, snr)
         exp = auto.last_expected_psnr[0]
         assert auto.last_choice == [want] and auto.name == want
-        assert (exp["hda"] >= exp["softcast"] + MARGIN_DB) == (want == "hda")
+        assert (exp["hda"] >= exp["softcast"] + CHOICE_MARGIN_DB) == (want == "hda")
         mine = auto.decode(y[None], snr, img.shape[:2], auto.last_side, no=no[None])[0]
         rx = codec_for_header(CODEC_IDS[auto.name], x.size, img.shape[:2])
         assert type(rx) is type(auto.members[want]) and rx is not auto

@@ -6,7 +6,7 @@ import pytest
 
 from privsem.channel import build_channel
 from privsem.codec.data import named_image
-from privsem.codec.hda import CLASSES, SPLIT, HybridCodec, design_class
+from privsem.codec.hda import BASE_MCS, SHARE, HybridCodec, base_mcs, meta_low_rate
 from privsem.codec.separated import SeparatedCodec, channel_uses, mcs_by_name
 from privsem.codec.softcast import SoftCastCodec, spread_positions
 from privsem.errors import PrivsemError
@@ -27,12 +27,44 @@ def _send(codec, img, snr_db, design, seed=0, mask=None):
     return x, codec.decode(y[None], snr_db, img.shape[:2], codec.last_side, no=no[None])[0].transpose(1, 2, 0)
 
 
-def test_classes_and_split():
-    assert design_class(-3.0) == 0 and design_class(10.0) == CLASSES.index(10.0) and design_class(99) == len(CLASSES) - 1
+def test_base_mcs_by_margin_and_split():
+    """The base layer's MCS keeps the margin below the design SNR; with the default 5 dB
+    the header indices 0–4 are the design classes 0 / 5 / 10 / 15 dB of earlier versions
+    (their headers decode as before); 2 dB takes what the digital baseline's MCS search
+    takes at a known SNR."""
+    assert [BASE_MCS[base_mcs(s)] for s in (-3.0, 0.0, 5.0, 10.0, 15.0, 20.0)] == \
+        ["qpsk-1/4", "qpsk-1/4", "qpsk-1/3", "qpsk-3/4", "16qam-1/2", "16qam-5/6"]
+    assert [BASE_MCS[base_mcs(s, 2.0)] for s in (0.0, 5.0, 10.0, 15.0, 20.0, 40.0)] == \
+        ["qpsk-1/4", "qpsk-1/2", "16qam-1/2", "16qam-5/6", "64qam-5/6", "64qam-5/6"]
+    assert BASE_MCS[:5] == ("qpsk-1/4", "qpsk-1/3", "qpsk-3/4", "16qam-1/2", "16qam-3/4")
+    # the metadata at rate 1/2 only where the base layer needs at least 5 dB more (as before for 0–4)
+    assert [meta_low_rate(i) for i in range(8)] == [True, True, True, False, False, True, False, False]
     codec = HybridCodec("1/6")
     n = channel_uses((160, 200), codec.kn)
-    n_d, mcs = codec.split(n, CLASSES.index(10.0))
-    assert n_d * mcs.bits % 1944 == 0 and n_d <= SPLIT[10.0][0] * n  # whole LDPC codewords
+    n_d, mcs = codec.split(n, base_mcs(10.0))
+    assert n_d * mcs.bits % 1944 == 0 and n_d <= SHARE * n  # whole LDPC codewords
+
+
+def test_margin_reaches_the_hybrid_from_every_entry_point():
+    """``--margin`` (loopback, tx, eval's margin_db) builds auto and hda with it; the
+    receiver needs none: the header names the base layer's MCS."""
+    from privsem.codec.registry import codec_for_header, make_codec, resolve_codec
+
+    assert resolve_codec(None, "1/6", margin_db=2.0).members["hda"].margin_db == 2.0
+    assert make_codec("hda", "1/12", margin_db=2.0).at("1/6").margin_db == 2.0
+    assert resolve_codec("auto", "1/6").at("1/12").members["hda"].margin_db == 5.0
+    assert codec_for_header(4, 5120, (160, 192)).margin_db == 5.0  # any: decoding reads the header
+
+
+@pytest.mark.parametrize("margin,snr", [(5.0, 20.0), (2.0, 10.0), (2.0, 20.0)])
+def test_each_base_mcs_decodes_at_its_margin(photo, margin, snr):
+    """The MCSs new with the margin (16qam-5/6 at 20 dB with 5 dB, 64qam-5/6 at 20 dB with
+    2 dB) and 16qam-1/2 at 10 dB with 2 dB decode at the design SNR, and a smaller margin
+    gives a better picture there."""
+    codec = HybridCodec("1/6", margin)
+    rec = _send(codec, photo, snr, snr)[1]
+    assert codec.last_ok == [True] and codec.last_side[0] >> 5 == base_mcs(snr, margin)
+    assert psnr(photo, rec) > psnr(photo, _send(HybridCodec("1/6", margin + 3), photo, snr, snr)[1]) + 0.3
 
 
 def test_base_plus_residual_beats_the_base_alone(photo):
@@ -42,10 +74,9 @@ def test_base_plus_residual_beats_the_base_alone(photo):
     x, rec = _send(codec, photo, 10.0, 10.0)
     assert x.size == channel_uses(photo.shape[:2], codec.kn)
     assert np.mean(np.abs(x) ** 2) == pytest.approx(1.0, abs=0.02)
-    assert codec.last_ok == [True] and codec.last_side[0] >> 5 == CLASSES.index(10.0)
-    _, mcs = SPLIT[10.0]
-    n_d, _ = codec.split(x.size, CLASSES.index(10.0))
-    base_only = SeparatedCodec("avif", "1/6").encode_one(photo, n_d, mcs_by_name(mcs))[1]
+    assert codec.last_ok == [True] and codec.last_side[0] >> 5 == base_mcs(10.0)
+    n_d, mcs = codec.split(x.size, base_mcs(10.0))
+    base_only = SeparatedCodec("avif", "1/6").encode_one(photo, n_d, mcs)[1]
     assert psnr(photo, rec) > base_only.psnr + 0.5
     hi = psnr(photo, _send(codec, photo, 25.0, 10.0)[1])
     assert hi > psnr(photo, rec)
@@ -68,8 +99,6 @@ def test_lost_base_layer_leaves_the_residual_and_says_so(photo):
     out = codec.decode(y, 30.0, photo.shape[:2], codec.last_side)
     assert codec.last_base_ok == [False] and codec.last_ok == [False]
     assert np.isfinite(out).all() and not np.all(out == 0.5)  # the (faint) residual on mid-grey, not a crash
-    with pytest.raises(PrivsemError, match="design class 7"):
-        codec.decode(x, 20.0, photo.shape[:2], 7 << 5 | 1)
 
 
 @pytest.mark.parametrize("codec,design", [(SoftCastCodec("1/6"), 15.0), (HybridCodec("1/6"), 0.0),

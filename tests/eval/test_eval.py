@@ -146,6 +146,7 @@ def test_workers_and_folder_images_deterministic(tmp_path, example_db):
     ("variants = ['full', 'joint']\n", "variants: 'joint' needs joint = DIR"),
     ("workers = 0\n", "workers: 0 is outside"),
     ("kn = '7/6'\n", "kn: not a bandwidth ratio"),
+    ("margin_db = -1\n", "margin_db: -1 is outside"),
     ("transport = 'radio'\n", "radio.tx: transport = \"radio\" needs"),
     ("[radio]\nantenna = 1\n", "radio.antenna: unknown key"),
     ("snrs = [\n", "not valid TOML"),
@@ -269,5 +270,6 @@ def test_codec_key_takes_a_name_or_a_weights_file(tmp_path):
 
     for name in ("softcast", "hda", "jscc", "digital"):
         assert parse_config({"codec": name}, "t", Path.cwd()).codec == name
+    assert parse_config({}).margin_db == 5.0 and parse_config({"margin_db": 2}).margin_db == 2.0
     with pytest.raises(PrivsemError, match="codec: no such file"):
         parse_config({"codec": "nonesuch.safetensors"}, "t", tmp_path)
