@@ -7,9 +7,8 @@ import pytest
 from privsem.channel import build_channel
 from privsem.codec.data import named_image
 from privsem.codec.hda import BASE_MCS, SHARE, HybridCodec, base_mcs, meta_low_rate
-from privsem.codec.separated import SeparatedCodec, channel_uses, mcs_by_name
+from privsem.codec.separated import SeparatedCodec, channel_uses
 from privsem.codec.softcast import SoftCastCodec, spread_positions
-from privsem.errors import PrivsemError
 from privsem.metrics import psnr
 from privsem.phy import PilotBlockModem
 
