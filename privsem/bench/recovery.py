@@ -108,6 +108,11 @@ def time_recovery(recovery, size: int = 256, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
+def _rate(verdicts: list[bool]) -> dict:
+    """``{"recognized": share, "n": count}`` (share None without verdicts)."""
+    return {"recognized": round(float(np.mean(verdicts)), 4) if verdicts else None, "n": len(verdicts)}
+
+
 def _summary(rows: list[dict], snrs, variants) -> dict:
     from ..metrics.face_judge import roc_auc, tar_at_far
 
@@ -163,12 +168,13 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
         scenes = [s for s in scene_set("heldout", 2 * n_scenes, seed) if s.entity is not None]
         empty = [s for s in scene_set("heldout", 2 * n_scenes, seed + 1) if s.entity is None]
         chance = float(np.mean([guard.identify(s.image)[0] is not None for s in empty]))
-        rows, masks, examples_out, guard_missed = [], [], [], 0
+        rows, masks, examples_out, guard_missed, originals = [], [], [], 0, []
         for i, s in enumerate(scenes):
             g = guard(s.image)
             if g.entity != s.entity:
                 guard_missed += 1
                 continue
+            originals.append(judge.recognized(s.image, s.entity))  # the face judge's ceiling
             a = apply_guard(s.image, g.mask, RESERVED_BLACK)
             for snr in snrs:
                 m_hat, a_hat = find_removed(send_jscc(codec, a, channel, snr, seed + i), RESERVED_BLACK)
@@ -210,6 +216,7 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
         "n_scenes": len(scenes), "guard_missed": guard_missed, "steps": steps, "scheduler": scheduler,
         "channel": channel,
         "chance_identity": round(chance, 4), "mask_estimate_iou": mask_summary, "summary": summary,
+        "face_judge_on_originals": _rate([o for o in originals if o is not None]),
         **timing, "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
         "_examples": examples_out,
     }

@@ -122,3 +122,23 @@ def test_face_judge_and_roc_helpers(example_db):
     neg = list(np.linspace(0, 1, 100))
     assert tar_at_far([1.5, 0.995, 0.2], neg, 0.01) == pytest.approx(1 / 3)
     assert mask_iou(mask, mask) == 1.0
+
+
+def test_face_judge_searches_as_an_attacker_would(example_db):
+    """A 160-px astronaut in a 384×512 scene: the guard's detector copy (896 px) misses
+    the face, the judge's (1 280 px) finds it; turned by 45° only the judge's turns find
+    it."""
+    import cv2
+
+    from privsem.database import PrivacyDB
+    from privsem.metrics.face_judge import NO_FACE, FaceJudge, turned
+
+    db = PrivacyDB.open(example_db[0])
+    judge, guards_view, upright = FaceJudge(db), FaceJudge(db, detect_side=896, turns=()), FaceJudge(db, turns=())
+    img, _ = silhouette("astronaut")
+    for deg in (0, 45):
+        scene = np.full((384, 512, 3), 0.5, np.float32)
+        scene[100:260, 200:360] = cv2.resize(turned(img, deg), (160, 160), interpolation=cv2.INTER_AREA)
+        assert guards_view.distance(scene, "astronaut") == NO_FACE
+        assert judge.recognized(scene, "astronaut")
+        assert upright.recognized(scene, "astronaut") is (deg == 0)
