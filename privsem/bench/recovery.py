@@ -20,7 +20,9 @@ the guard's decision on the output (eq. 8), and, for people, dlib's face recogni
 (:mod:`privsem.metrics.face_judge`: the nearest face within 0.6 of the DB's faces).
 Per variant and judge: the rate, and the ROC AUC and true-accept rate at 1 % false
 accept against the ``other`` baseline. Chance is the guard's rate of "entity present"
-on held-out scenes without the entity.
+on held-out scenes without the entity (``chance_identity``), and the face judge's rate
+of a face within 0.6 of a person's DB faces on those scenes (``face_judge_chance``);
+``face_judge_on_originals`` is the face judge on the untouched scenes: its ceiling.
 """
 
 from __future__ import annotations
@@ -168,6 +170,8 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
         scenes = [s for s in scene_set("heldout", 2 * n_scenes, seed) if s.entity is not None]
         empty = [s for s in scene_set("heldout", 2 * n_scenes, seed + 1) if s.entity is None]
         chance = float(np.mean([guard.identify(s.image)[0] is not None for s in empty]))
+        # the face judge's chance: a face within 0.6 of a person's DB faces where there is none of them
+        face_chance = [judge.recognized(s.image, e) for s in empty for e in judge.faces]
         rows, masks, examples_out, guard_missed, originals = [], [], [], 0, []
         for i, s in enumerate(scenes):
             g = guard(s.image)
@@ -217,6 +221,7 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
         "channel": channel,
         "chance_identity": round(chance, 4), "mask_estimate_iou": mask_summary, "summary": summary,
         "face_judge_on_originals": _rate([o for o in originals if o is not None]),
+        "face_judge_chance": _rate(face_chance),
         **timing, "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
         "_examples": examples_out,
     }
