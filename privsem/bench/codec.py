@@ -31,15 +31,15 @@ DEFAULT_KNS = ("1/6", "1/12", "1/24")
 ANALOG = ("auto", "softcast", "hda")  # the codes with softcast's interface, benched side by side
 
 
-def label(row: dict, default_margin_db: float | None = None) -> str:
+def label(row: dict) -> str:
     """A row's code as the progress lines and plots name it: ``digital/avif``, and hda or
-    auto with a base-layer margin other than the default ``auto@2dB``."""
+    auto with a base-layer margin other than the default (:data:`~privsem.codec.hda.MARGIN_DB`)
+    ``auto@2dB``."""
     from ..codec.hda import MARGIN_DB
 
     name = row["codec"] + (f"/{row['image_codec']}" if "image_codec" in row else "")
     m = row.get("margin_db")
-    default = MARGIN_DB if default_margin_db is None else default_margin_db
-    return name if m is None or m == default else f"{name}@{m:g}dB"
+    return name if m is None or m == MARGIN_DB else f"{name}@{m:g}dB"
 
 
 def _quality(img: np.ndarray, rec: np.ndarray) -> tuple[float, float]:
@@ -244,9 +244,8 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         phy = phy_rows({**{a: make_codec(a, kn0, margin_db=margins[0]) for a in ANALOG},
                         "jscc": codecs[kn0], "digital": make_codec("digital", kn0)},
                        images, phy_snr, kn0, seed, tuple(phy_vias), progress=progress)
-    from ..codec.registry import make_codec
-
     from ..codec.hda import MARGIN_DB
+    from ..codec.registry import make_codec
 
     m0 = MARGIN_DB if margins[0] is None else margins[0]
     winner, means = default_codec(rows + mismatch, m0)
@@ -297,7 +296,6 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = result["rows"]
-    m0 = result.get("margins_db", [None])[0]
     channels = list(dict.fromkeys(r["channel"] for r in rows))
     kns = list(dict.fromkeys(r["kn"] for r in rows))
     fig, axes = plt.subplots(len(channels), len(kns), figsize=(4.2 * len(kns), 3.4 * len(channels)),
@@ -308,8 +306,8 @@ def plot(result: dict, path: Path) -> None:
         for b, kn in enumerate(kns):
             ax = axes[a][b]
             sel = [r for r in rows if r["channel"] == ch and r["kn"] == kn]
-            for name in dict.fromkeys(label(r, m0) for r in sel):
-                pts = sorted((r["snr_db"], r["psnr"]) for r in sel if label(r, m0) == name and r["psnr"] is not None)
+            for name in dict.fromkeys(label(r) for r in sel):
+                pts = sorted((r["snr_db"], r["psnr"]) for r in sel if label(r) == name and r["psnr"] is not None)
                 if not pts:
                     continue
                 ls, mk = styles[name.split("/")[0].split("@")[0]]
@@ -332,10 +330,9 @@ def plot(result: dict, path: Path) -> None:
 
 def _plot_mismatch(result: dict, path: Path, plt) -> None:
     rows = result["mismatch"]
-    m0 = result.get("margins_db", [None])[0]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for name in dict.fromkeys(label(r, m0) for r in rows):
-        pts = sorted((r["snr_db"], r["psnr"]) for r in rows if label(r, m0) == name and r["psnr"] is not None)
+    for name in dict.fromkeys(label(r) for r in rows):
+        pts = sorted((r["snr_db"], r["psnr"]) for r in rows if label(r) == name and r["psnr"] is not None)
         if not pts:
             continue
         analog = not name.startswith("digital")
