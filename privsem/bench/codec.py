@@ -208,6 +208,9 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
     baseline (Sionna's LDPC) are CPU code."""
     from ..codec import load_codec
     from ..codec.data import HELD_OUT, default_images, folder_images
+    from ..codec.hda import MARGIN_DB
+
+    margins = tuple(MARGIN_DB if m is None else m for m in margins)
 
     codecs = {kn: load_codec(weights, kn, device) for kn in kns}  # the committed model per k/n, or the user's
     if images_dir is None:
@@ -244,13 +247,11 @@ def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         phy = phy_rows({**{a: make_codec(a, kn0, margin_db=margins[0]) for a in ANALOG},
                         "jscc": codecs[kn0], "digital": make_codec("digital", kn0)},
                        images, phy_snr, kn0, seed, tuple(phy_vias), progress=progress)
-    from ..codec.hda import MARGIN_DB
     from ..codec.registry import make_codec
 
-    m0 = MARGIN_DB if margins[0] is None else margins[0]
-    winner, means = default_codec(rows + mismatch, m0)
+    winner, means = default_codec(rows + mismatch, margins[0])
     return {"default_codec": winner, "mean_psnr_per_codec": means, "data": data, "n_images": len(images),
-            "seed": seed, "margins_db": [MARGIN_DB if m is None else m for m in margins],
+            "seed": seed, "margins_db": list(margins),
             "jscc_encode_decode_s_256": {kn: round(time_codec(c), 4) for kn, c in codecs.items()},
             **{f"{a}_encode_decode_s_256": {kn: round(time_codec(make_codec(a, kn, margin_db=margins[0])), 4)
                                             for kn in kns}

@@ -58,13 +58,14 @@ class AutoCodec(ChannelUseBudget, Codec):
     sends_mask = True
 
     def __init__(self, kn: str | Fraction = "1/6", fading: bool = False, margin_db: float | None = None) -> None:
-        from .hda import MARGIN_DB, HybridCodec
+        from .hda import HybridCodec
         from .softcast import SoftCastCodec
 
         self.kn = parse_kn(kn)
         self.fading = bool(fading)
-        self.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
-        self.members = {"softcast": SoftCastCodec(self.kn), "hda": HybridCodec(self.kn, self.margin_db)}
+        hybrid = HybridCodec(self.kn, margin_db)
+        self.margin_db = hybrid.margin_db
+        self.members = {"softcast": SoftCastCodec(self.kn), "hda": hybrid}
         self.name = "softcast"
         self.last_choice: list[str] = []
         self.last_side: list[int] = []

@@ -49,9 +49,9 @@ SHARE = 0.75
 # built for 10 dB still decodes its base layer at 5 dB (no cliff), at a cost at the design
 # SNR (10 dB: 34.20 dB with qpsk-3/4 against 35.21 with 16qam-1/2, which fails at 5 dB).
 MARGIN_DB = 5.0
-# The analog metadata goes at QPSK 1/2 (threshold 1.6 dB) only when the base layer needs
-# at least 5 dB more; below that at QPSK 1/4, so that it never fails first.
-META_HALF_RATE_FROM_DB = 6.6
+# The analog metadata goes at QPSK 1/2 only when the base layer needs at least this much
+# more SNR (dB) than it; otherwise at QPSK 1/4, so that it never fails first.
+META_GAP_DB = 5.0
 IMAGE_CODEC = "avif"
 MAX_META_CW = 31  # five bits of the header byte
 
@@ -65,7 +65,7 @@ def base_mcs(design_snr_db: float, margin_db: float = MARGIN_DB) -> int:
 
 def meta_low_rate(index: int) -> bool:
     """Whether the analog metadata goes at QPSK 1/4 with base MCS ``index``."""
-    return MCS_THRESHOLD_DB[BASE_MCS[index]] < META_HALF_RATE_FROM_DB
+    return MCS_THRESHOLD_DB[BASE_MCS[index]] < MCS_THRESHOLD_DB["qpsk-1/2"] + META_GAP_DB
 
 
 class HybridCodec(ChannelUseBudget, Codec):
@@ -78,7 +78,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         kn: bandwidth ratio.
         margin_db: how far (dB) below the design SNR the base layer must still decode:
             its MCS is the most efficient of :data:`BASE_MCS` whose AWGN threshold is that
-            far below. 5 dB (the default) keeps a link working through a 5 dB drop; 2 dB
+            far below. 5 dB (the default, :data:`MARGIN_DB`, also for None) keeps a link working through a 5 dB drop; 2 dB
             is what the digital baseline's MCS search ends up with at a known SNR.
     """
 
@@ -87,9 +87,9 @@ class HybridCodec(ChannelUseBudget, Codec):
     decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", margin_db: float = MARGIN_DB) -> None:
+    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None) -> None:
         self.kn = parse_kn(kn)
-        self.margin_db = float(margin_db)
+        self.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
         self.analog = SoftCastCodec(kn, refiner=None)  # the residual is not a photo: no refinement
         self.digital = SeparatedCodec(IMAGE_CODEC, kn)
         self.last_ok: list[bool] = []

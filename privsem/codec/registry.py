@@ -42,7 +42,7 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
     if name == "hda":
         from .hda import HybridCodec
 
-        return HybridCodec(kn or "1/6", *(() if margin_db is None else (margin_db,)))
+        return HybridCodec(kn or "1/6", margin_db)
     if name == "auto":
         from .auto import AutoCodec
 

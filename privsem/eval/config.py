@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from ..codec.hda import MARGIN_DB
 from ..codec.registry import CODECS
 from ..errors import PrivsemError
 
@@ -58,7 +59,7 @@ class EvalConfig:
     kn: str = "1/6"
     eve_snr_offset_db: float = 0.0
     design_snr_db: float | None = None  # SNR the JSCC encoder is told (None: the link's; radios: 10)
-    margin_db: float = 5.0  # hda/auto: dB below the design SNR where the hybrid's base layer still decodes
+    margin_db: float = MARGIN_DB  # hda/auto: dB below the design SNR where the hybrid's base layer still decodes
     db: str = ""
     codec: str = ""  # softcast | hda | jscc | digital, or a JSCC weights file ("": the default codec)
     recovery_model: str = ""
