@@ -57,7 +57,7 @@ class TxResult:
 
 def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: float = 10.0,
                    msg_id: int = 0, modem: Modem | None = None, text_encoder=None,
-                   send_embedding: bool = False, seal_mask: bool = True) -> TxResult:
+                   send_embedding: bool = False, seal_mask: bool = True, db=None) -> TxResult:
     """Guard, JSCC-encode and frame one image.
 
     Args:
@@ -70,6 +70,9 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
         seal_mask: a codec that sends the removed region's mask (softcast, hda) seals it
             with ``key``: Bob reads the outline, Eve gets neither the entity nor its
             silhouette (False: the mask in the clear, and Eve knows the hole).
+        db: the privacy DB the guard matched against (default: ``guard.db``); with a
+            sealed mask, the sender's placement hint for Bob's exemplar (which DB sample,
+            where, in what light: :mod:`privsem.recovery.placement`) is sealed with it.
     """
     from .guard import RESERVED_BLACK, apply_guard
     modem = modem or Modem()
@@ -78,8 +81,14 @@ def transmit_image(image: np.ndarray, guard, codec, key: bytes, design_snr_db: f
     guarded = apply_guard(image, g.mask)
     t1 = time.perf_counter()
     if getattr(codec, "sends_mask", False):  # the codec fills the hole and sends M itself
+        hint = None
+        db = db if db is not None else getattr(guard, "db", None)
+        if seal_mask and db is not None and g.entity is not None:
+            from .recovery.placement import placement_hint
+
+            hint = placement_hint(db, g.entity, image, g.mask)
         x = codec.encode(guarded.transpose(2, 0, 1)[None], design_snr_db, mask=g.mask[None],
-                         seal_key=key if seal_mask else None)[0]
+                         seal_key=key if seal_mask else None, hints=[hint])[0]
         flags = 0
     else:
         sent = apply_guard(image, g.mask, RESERVED_BLACK)  # black means "removed" (M̂ at the receiver)
@@ -228,7 +237,10 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
         mask_hat = estimate_mask(a_hat)
     if h.tag == NO_ENTITY:  # the guard removed nothing: no dark patch of the picture is a hole
         mask_hat = np.zeros(shape, bool)
-    recovered = recovery(a_hat, mask_hat, embedding, seed=seed)
+    hint = codec.last_hint[0] if sends_mask and db is not None else None
+    # Bob's aligned exemplar takes the sender's sealed placement hint; other recoveries do not
+    extra = {"placement": hint} if hint is not None and getattr(recovery, "takes_placement", False) else {}
+    recovered = recovery(a_hat, mask_hat, embedding, seed=seed, **extra)
     t2 = time.perf_counter()
     return RxResult(role=role, message=msg, a_hat=a_hat, mask_hat=mask_hat, recovered=recovered,
                     entity=entity, prompt=prompt, snr_db=snr_db,

@@ -1,16 +1,22 @@
 """``privsem bench recovery``: Bob against Eve on held-out entity scenes.
 
 Each scene (:mod:`privsem.database.scenes`, backgrounds the DB never saw) goes through
-the guard, the JSCC and the pilot-block modem over a seeded software channel; both
-receivers estimate M̂ from Â and recover. Variants:
+the guard and the default codec (auto: softcast or hda, the removed region filled and
+its mask sealed with the DB key together with the sender's placement hint,
+:mod:`privsem.recovery.placement`) and the pilot-block modem over a seeded software
+channel. Bob opens the seal: M̂ and the hint. Eve is given M̂ as well (her best case:
+the link's default seals it from her), not the hint. Variants:
 
-* ``bob`` — the U-Net fine-tuned on the DB, conditioned on the entity's prompt embedding,
-  starting from the DB's exemplar diffused to t = 0.2·T (privsem's default for Bob);
+* ``bob`` — the DB's sample placed by the sender's hint, then a few low-noise steps of
+  the U-Net fine-tuned on the DB, conditioned on the entity's prompt embedding
+  (privsem's default for Bob);
 * ``bob_noise`` — the same from pure noise (the paper's process as written);
 * ``bob_notext`` — the same model with the zero token (the text ablation);
 * ``eve`` — the base model, no DB and no prompt (privsem's default link does not send it);
 * ``eve_text`` — the base model given the prompt embedding (the paper's link sends î);
-* ``exemplar`` — Bob pasting the DB's sample (the earlier, non-generative recovery);
+* ``exemplar`` — Bob pasting the DB's sample by the hint, without the U-Net;
+* ``exemplar_outline`` — Bob pasting the sample he fits to M̂'s outline himself (no hint:
+  what a receiver gets from another codec, or an old recording);
 * ``telea``, ``ns``, ``pushpull`` — classical inpainting without any prior;
 * ``other`` — another individual of the same class (Grace Hopper for a person, the dog
   for an animal) pasted into M̂'s box: the judges' negatives.
@@ -35,7 +41,9 @@ import numpy as np
 
 from ..metrics.image import mask_iou
 
-VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns", "pushpull", "other")
+VARIANTS = ("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "exemplar_outline", "telea", "ns",
+            "pushpull", "other")
+TAKES_HINT = {"bob", "exemplar"}  # the variants given the sender's placement hint
 OTHER = {"astronaut": "grace_hopper", "chelsea": "dog"}  # the "random other individual" of each class
 
 
@@ -83,6 +91,7 @@ def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm", device=N
         "eve": lambda: DiffusionRecovery(base, steps, scheduler),
         "eve_text": lambda: DiffusionRecovery(base, steps, scheduler),
         "exemplar": lambda: exemplar,
+        "exemplar_outline": lambda: exemplar,
         "telea": lambda: OpenCVRecovery("telea"),
         "ns": lambda: OpenCVRecovery("ns"),
         "pushpull": lambda: PushPullRecovery(),
@@ -91,7 +100,7 @@ def _recoveries(db, emb, steps: int, variants, scheduler: str = "ddpm", device=N
     return {v: make[v]() for v in variants}
 
 
-USES_PROMPT = {"bob", "bob_noise", "eve_text", "exemplar"}
+USES_PROMPT = {"bob", "bob_noise", "eve_text", "exemplar", "exemplar_outline"}
 
 
 def time_recovery(recovery, size: int = 256, repeats: int = 3) -> float:
@@ -144,21 +153,20 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     """Figures on ``n_scenes`` held-out scenes with an entity, per SNR and variant.
     ``examples`` scenes' images are kept under ``"_examples"`` for :func:`plot_examples`.
     ``device``: where the JSCC, the guard's encoder and the U-Nets run (default CPU)."""
-    from ..codec import load_codec
-    from ..codec.link import send_jscc
+    from ..bench.guard import _evidence
+    from ..codec.link import receive_zf
+    from ..codec.registry import DEFAULT_CODEC, make_codec
     from ..database.example import build_example_db
     from ..database.scenes import scene_set
     from ..guard import Guard
-    from ..guard.guard import RESERVED_BLACK, apply_guard
+    from ..guard.guard import apply_guard
     from ..metrics import psnr, region_psnr, region_ssim, ssim
-    from ..recovery.mask_estimate import find_removed
+    from ..metrics.face_judge import FaceJudge
+    from ..recovery.placement import placement_hint
     from ..text import default_text_encoder
 
-    from ..bench.guard import _evidence
-    from ..metrics.face_judge import FaceJudge
-
     text = default_text_encoder()
-    codec = load_codec(device=device)
+    codec = make_codec(DEFAULT_CODEC, fading=channel == "rayleigh")
     with tempfile.TemporaryDirectory() as tmp:
         db = build_example_db(Path(tmp) / "db")
         guard = Guard(db, device=device)
@@ -172,16 +180,22 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
         chance = float(np.mean([guard.identify(s.image)[0] is not None for s in empty]))
         # the face judge's chance: a face within 0.6 of a person's DB faces where there is none of them
         face_chance = [judge.recognized(s.image, e) for s in empty for e in judge.faces]
-        rows, masks, examples_out, guard_missed, originals = [], [], [], 0, []
+        rows, masks, examples_out, guard_missed, originals, hints_ok = [], [], [], 0, [], []
         for i, s in enumerate(scenes):
             g = guard(s.image)
             if g.entity != s.entity:
                 guard_missed += 1
                 continue
             originals.append(judge.recognized(s.image, s.entity))  # the face judge's ceiling
-            a = apply_guard(s.image, g.mask, RESERVED_BLACK)
+            a = apply_guard(s.image, g.mask).transpose(2, 0, 1)[None]
+            hint = placement_hint(db, s.entity, s.image, g.mask)
             for snr in snrs:
-                m_hat, a_hat = find_removed(send_jscc(codec, a, channel, snr, seed + i), RESERVED_BLACK)
+                x = codec.encode(a, snr, mask=g.mask[None], seal_key=db.key, hints=[hint])[0]
+                a_hat = receive_zf(codec, x, codec.last_side, s.image.shape[:2], channel, snr, seed + i, db.key)
+                m_hat, got = codec.last_mask[0], codec.last_hint[0]
+                hints_ok.append(got == hint)
+                if m_hat is None:  # the metadata failed: Bob has no outline either
+                    m_hat = np.zeros(s.mask.shape, bool)
                 masks.append({"snr_db": snr, "iou_guard": mask_iou(m_hat, g.mask),
                               "iou_true": mask_iou(m_hat, s.mask)})
                 outs = {}
@@ -189,7 +203,8 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
                     if isinstance(rec, OtherIndividual):
                         rec.entity = s.entity
                     t0 = time.perf_counter()
-                    out = rec(a_hat, m_hat, prompt_emb[s.entity] if v in USES_PROMPT else None, seed=i)
+                    extra = {"placement": got} if v in TAKES_HINT else {}
+                    out = rec(a_hat, m_hat, prompt_emb[s.entity] if v in USES_PROMPT else None, seed=i, **extra)
                     dt = time.perf_counter() - t0
                     outs[v] = out
                     verdict = guard(out)
@@ -214,11 +229,12 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
     return {
         "data": "held-out scenes of privsem.database.scenes (new views of one photo each of chelsea and the "
                 "astronaut, pasted along their true silhouettes on scikit-image pictures the DB never saw), "
-                "example DB, committed JSCC k/n 1/6, pilot-block modem, "
+                f"example DB, the default codec ({DEFAULT_CODEC}, k/n 1/6) with the mask and the placement hint "
+                "sealed (Eve given M̂ all the same), pilot-block modem, "
                 f"{channel} software channel; the guard, which has dlib's face path, is one judge, dlib's face "
                 "recogniser the second (people only)",
         "n_scenes": len(scenes), "guard_missed": guard_missed, "steps": steps, "scheduler": scheduler,
-        "channel": channel,
+        "channel": channel, "hint_received": round(float(np.mean(hints_ok)), 4) if hints_ok else None,
         "chance_identity": round(chance, 4), "mask_estimate_iou": mask_summary, "summary": summary,
         "face_judge_on_originals": _rate([o for o in originals if o is not None]),
         "face_judge_chance": _rate(face_chance),

@@ -164,7 +164,8 @@ def bench_mcs(json_path, codewords) -> None:
 @click.option("--channel", default="awgn", show_default=True)
 @click.option("--steps", type=int, default=20, show_default=True, help="Diffusion steps.")
 @click.option("--scheduler", default="ddpm", show_default=True, help="ddpm | ddim")
-@click.option("--variants", default=",".join(("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar", "telea", "ns",
+@click.option("--variants", default=",".join(("bob", "bob_noise", "bob_notext", "eve", "eve_text", "exemplar",
+                                               "exemplar_outline", "telea", "ns",
                                                "pushpull", "other")), show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option

@@ -73,12 +73,13 @@ class AutoCodec(ChannelUseBudget, Codec):
         self.last_ok: list[bool] = []
         self.last_mask: list = []
         self.last_sealed: list[bool] = []
+        self.last_hint: list = []  # per image: the bytes sealed with the mask (placement hint), or None
 
     def at(self, kn) -> AutoCodec:
         return AutoCodec(kn, self.fading, self.margin_db)
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None) -> np.ndarray:
+               seal_key: bytes | None = None, hints=None) -> np.ndarray:
         """float32 ``(B, 3, H, W)`` in [0, 1] → complex64 ``(B, n)``, each image by the
         code it is expected to do better with at ``snr_db`` (softcast alone where the
         hybrid cannot serve the size and k/n)."""
@@ -91,7 +92,8 @@ class AutoCodec(ChannelUseBudget, Codec):
             for name, codec in self.members.items():
                 m = None if masks[b] is None else masks[b][None]
                 try:
-                    sent[name] = codec.encode(img[b:b + 1], snr_db, mask=m, seal_key=seal_key)[0]
+                    sent[name] = codec.encode(img[b:b + 1], snr_db, mask=m, seal_key=seal_key,
+                                              hints=None if hints is None else [hints[b]])[0]
                 except PrivsemError:
                     if name == "softcast":
                         raise
@@ -114,7 +116,7 @@ class AutoCodec(ChannelUseBudget, Codec):
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         choice = self.last_choice if len(self.last_choice) == y.shape[0] else [self.name] * y.shape[0]
         out = np.empty((y.shape[0], 3, *shape), np.float32)
-        self.last_ok, self.last_mask, self.last_sealed = [], [], []
+        self.last_ok, self.last_mask, self.last_sealed, self.last_hint = [], [], [], []
         for b, name in enumerate(choice):
             codec = self.members[name]
             out[b] = codec.decode(y[b:b + 1], snr_db, shape, sides[b],
@@ -122,4 +124,5 @@ class AutoCodec(ChannelUseBudget, Codec):
             self.last_ok.append(codec.last_ok[0])
             self.last_mask.append(codec.last_mask[0])
             self.last_sealed.append(codec.last_sealed[0])
+            self.last_hint.append(codec.last_hint[0])
         return out

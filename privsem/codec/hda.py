@@ -97,6 +97,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
         self.last_mask: list = []
         self.last_sealed: list[bool] = []
+        self.last_hint: list = []  # per image: the bytes sealed with the mask (placement hint), or None
         self.last_base_ok: list[bool] = []
 
     def at(self, kn) -> HybridCodec:
@@ -111,11 +112,11 @@ class HybridCodec(ChannelUseBudget, Codec):
         return n_cw * LDPC_N // mcs.bits, mcs
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None) -> np.ndarray:
+               seal_key: bytes | None = None, hints=None) -> np.ndarray:
         with one_blas_thread():
-            return self._encode(img, snr_db, mask, seal_key)
+            return self._encode(img, snr_db, mask, seal_key, hints)
 
-    def _encode(self, img, snr_db, mask, seal_key) -> np.ndarray:
+    def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         from .fill import smooth_fill, textured_fill
         from .imagecodec import decompress
 
@@ -136,7 +137,8 @@ class HybridCodec(ChannelUseBudget, Codec):
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
             out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, snr_db, masks[b], fill=False,
-                                                              seal_key=seal_key, meta_low=low)
+                                                              seal_key=seal_key, meta_low=low,
+                                                              hint=None if hints is None else hints[b])
             if side & 0x7F > MAX_META_CW:
                 raise PrivsemError(f"hda metadata needs {side & 0x7F} codewords, the header holds {MAX_META_CW}")
             self.last_side.append(idx << 5 | side & 0x7F)
@@ -155,7 +157,7 @@ class HybridCodec(ChannelUseBudget, Codec):
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
-        self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok = [], [], [], []
+        self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok, self.last_hint = [], [], [], [], []
         for b, yb in enumerate(np.asarray(y)):
             idx = sides[b] >> 5  # three bits: always one of BASE_MCS
             nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
@@ -164,7 +166,7 @@ class HybridCodec(ChannelUseBudget, Codec):
             base_pos, analog_pos = spread_positions(yb.size, n_d)
             base = self.digital.decode_one(yb[base_pos], nob[base_pos], shape, mcs)
             low = 0x80 if meta_low_rate(idx) else 0
-            residual, hole, sealed = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape,
+            residual, hole, sealed, hint = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape,
                                                             low | sides[b] & 0x1F, seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)
             if base is not None or residual is not None:
@@ -173,4 +175,5 @@ class HybridCodec(ChannelUseBudget, Codec):
             self.last_base_ok.append(base is not None)
             self.last_mask.append(hole)
             self.last_sealed.append(sealed)
+            self.last_hint.append(hint)
         return out

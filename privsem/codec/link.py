@@ -38,10 +38,12 @@ def send_zf(codec, img: np.ndarray, channel: str, snr_db: float, seed: int,
 
 
 def receive_zf(codec, x: np.ndarray, side, shape: tuple[int, int], channel: str, snr_db: float,
-               seed: int) -> np.ndarray:
+               seed: int, seal_key: bytes | None = None) -> np.ndarray:
     """complex64 ``(n,)`` symbols a code sent (with its header byte(s) ``side``) → the
     receiver's float32 ``(H, W, 3)`` after the seeded channel and the pilot-block
-    modem's zero-forcing (the second half of :func:`send_zf`)."""
+    modem's zero-forcing (the second half of :func:`send_zf`). ``seal_key``: the
+    receiver's DB key, for a code that sends a sealed mask (Bob's)."""
     modem, y, no = _channel(x, channel, snr_db, seed)
     sym, no_eff = modem.demodulate_zf(y, x.size, no)
-    return codec.decode(sym[None], snr_db, shape, side, no=no_eff[None])[0].transpose(1, 2, 0)
+    key = {} if seal_key is None else {"seal_key": seal_key}
+    return codec.decode(sym[None], snr_db, shape, side, no=no_eff[None], **key)[0].transpose(1, 2, 0)

@@ -22,7 +22,14 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
+from ..phy.digital import (
+    LDPC_N,
+    QUICK_ITERATIONS,
+    ldpc_decode,
+    ldpc_encode,
+    qam_llr,
+    qam_map,
+)
 from .base import Codec, parse_kn
 from .imagecodec import FORMATS, decompress, fit
 from .jscc import DOWNSCALE
@@ -237,17 +244,28 @@ class SeparatedCodec(ChannelUseBudget, Codec):
             return None
         used = n_cw * LDPC_N // mcs.bits
         llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
-        bits = ldpc_decode(deinterleave(llr).reshape(n_cw, LDPC_N), mcs.k, LDPC_N).reshape(-1)
-        payload = np.packbits(bits).tobytes()
-        length = int.from_bytes(payload[:LEN_BYTES], "big")
-        data = payload[LEN_BYTES: LEN_BYTES + length]
-        crc = payload[LEN_BYTES + length: LEN_BYTES + length + CRC_BYTES]
-        if not (0 < length <= len(payload) - LEN_BYTES - CRC_BYTES and zlib.crc32(data).to_bytes(4, "big") == crc):
+        llr = deinterleave(llr).reshape(n_cw, LDPC_N)
+        for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: above threshold a few iterations do
+            data = _payload(ldpc_decode(llr, mcs.k, LDPC_N, num_iter).reshape(-1))
+            if data is not None:
+                break
+        if data is None:
             return None
         try:
             return decompress(data, self.image_codec, shape)
         except PrivsemError:
             return None
+
+
+def _payload(bits: np.ndarray) -> bytes | None:
+    """Decoded info bits → the framed bytes (length, data, CRC-32), or None if the CRC fails."""
+    payload = np.packbits(bits).tobytes()
+    length = int.from_bytes(payload[:LEN_BYTES], "big")
+    data = payload[LEN_BYTES: LEN_BYTES + length]
+    crc = payload[LEN_BYTES + length: LEN_BYTES + length + CRC_BYTES]
+    if not (0 < length <= len(payload) - LEN_BYTES - CRC_BYTES and zlib.crc32(data).to_bytes(4, "big") == crc):
+        return None
+    return data
 
 
 def capacity_bound(img: np.ndarray, image_codec: str, n_symbols: int, snr_db: float,

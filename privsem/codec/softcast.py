@@ -43,7 +43,14 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from ..phy.digital import LDPC_N, ldpc_decode, ldpc_encode, qam_llr, qam_map
+from ..phy.digital import (
+    LDPC_N,
+    QUICK_ITERATIONS,
+    ldpc_decode,
+    ldpc_encode,
+    qam_llr,
+    qam_map,
+)
 from .base import Codec, one_blas_thread, parse_kn
 from .outcome import LmmseError, SoftCastOutcome
 from .separated import MCS_THRESHOLD_DB, ChannelUseBudget, deinterleave, interleaver
@@ -63,7 +70,6 @@ FLAG_SEALED = 2  # ... sealed with the DB key (AES-256-GCM): only Bob reads it
 SEAL_INFO = b"privsem-mask-seal-1"
 MASK_SIDE = 128  # the mask is sent on a grid of at most this many cells on its long side
 MAX_META_CW = 127  # the header byte holds the codeword count in 7 bits
-QUICK_ITERATIONS = 5  # the metadata's first LDPC try; 20 when its CRC fails
 SPREAD = 32  # analog symbols per Walsh–Hadamard group: each coefficient rides on 32 scattered symbols
 
 
@@ -219,6 +225,19 @@ def unpack_mask(packed: bytes, shape: tuple[int, int], cell: int) -> np.ndarray 
         return None
 
 
+def split_sealed(packed: bytes, shape: tuple[int, int], cell: int) -> tuple[np.ndarray | None, bytes | None]:
+    """An unsealed blob → (the mask, or None if it is not one; the bytes sealed after it,
+    or None)."""
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(packed, 1 << 22)
+    except zlib.error:
+        return None, None
+    if not d.eof:
+        return None, None
+    return mask_from_bits(raw, shape, cell), (d.unused_data or None)
+
+
 def mask_from_bits(raw: bytes, shape: tuple[int, int], cell: int) -> np.ndarray | None:
     """The grid's packed bits (inflated) → bool ``(H, W)``, or None if too few."""
     H, W = shape
@@ -324,6 +343,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.last_outcome: list[SoftCastOutcome] = []  # per image: the error at any receive SNR (docs/codec.md "auto")
         self.last_mask: list = []
         self.last_sealed: list[bool] = []
+        self.last_hint: list = []  # per image: the bytes sealed with the mask (placement hint), or None
 
     def at(self, kn) -> SoftCastCodec:
         return SoftCastCodec(kn, self.refiner)
@@ -397,21 +417,24 @@ class SoftCastCodec(ChannelUseBudget, Codec):
     # -- sender ----------------------------------------------------------------------
 
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None) -> np.ndarray:
+               seal_key: bytes | None = None, hints=None) -> np.ndarray:
         """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled and sent
         as side information), or None; ``seal_key``: seal it with this DB key (only a
-        receiver with the key learns the outline; the fill is textured)."""
+        receiver with the key learns the outline; the fill is textured); ``hints``: per
+        image, bytes sealed with the mask (the placement hint,
+        :mod:`privsem.recovery.placement`) or None; only sent sealed."""
         with one_blas_thread():
-            return self._encode(img, snr_db, mask, seal_key)
+            return self._encode(img, snr_db, mask, seal_key, hints)
 
-    def _encode(self, img, snr_db, mask, seal_key) -> np.ndarray:
+    def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
         masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         self.last_side, self.last_outcome = [], []
         for b, im in enumerate(np.asarray(img, np.float64)):
-            out[b], side = self.encode_one(im, n, snr_db, masks[b], seal_key=seal_key)
+            out[b], side = self.encode_one(im, n, snr_db, masks[b], seal_key=seal_key,
+                                           hint=None if hints is None else hints[b])
             self.last_side.append(side)
             self.last_outcome.append(SoftCastOutcome(self.error, meta_threshold_db(snr_db),
                                                      float(np.mean((im - 0.5) ** 2))))
@@ -419,14 +442,15 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     def encode_one(self, im: np.ndarray, n: int, design_snr_db: float, mask: np.ndarray | None = None,
                    fill: bool = True, seal_key: bytes | None = None,
-                   meta_low: bool | None = None) -> tuple[np.ndarray, int]:
+                   meta_low: bool | None = None, hint: bytes | None = None) -> tuple[np.ndarray, int]:
         """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
         header byte). ``design_snr_db``: the SNR the link is built for (it sets the
         power split and the metadata's code rate; it travels in the metadata); ``mask``: the
         removed region (sent with the metadata, sealed with ``seal_key`` if given; with
         ``fill`` the hole is filled first: smoothly, or with texture when sealed,
         :mod:`privsem.codec.fill`); ``meta_low``: send the metadata at QPSK 1/4 (True) or 1/2
-        (False) whatever the design SNR (the hybrid ties it to its base layer). Leaves the
+        (False) whatever the design SNR (the hybrid ties it to its base layer); ``hint``:
+        bytes sealed after the mask (with ``seal_key`` and a mask only). Leaves the
         image's error model in ``error``
         (:class:`~privsem.codec.outcome.LmmseError`)."""
         from scipy.fft import dctn
@@ -460,7 +484,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             # λ is quantized: trim to exactly unit power (the receiver applies the same trim)
             trim = np.sqrt(lay.analog_pos.size / max(np.sum(vals * vals), 1e-30)) if sent.size else 1.0
             trim = float(np.clip(np.round(trim * 32768) / 32768, 0.5, 65535 / 32768))
-            data = self._meta_bytes(mean, trim, design, q, packed_mask, seal_key)
+            data = self._meta_bytes(mean, trim, design, q, packed_mask, seal_key, hint)
             need = -(-8 * len(data) // lay.meta_k)
             if need <= lay.meta_cw:
                 break
@@ -480,11 +504,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     @staticmethod
     def _meta_bytes(mean: np.ndarray, trim: float, design: int, q: np.ndarray, packed_mask: bytes | None,
-                    seal_key: bytes | None = None) -> bytes:
+                    seal_key: bytes | None = None, hint: bytes | None = None) -> bytes:
         """CRC-32, then: colour means (luma in [0, √3], chroma in [−√2, √2]) and the
         power trim (in [0.5, 2)), 16 bits each; the design SNR byte; a flags byte; the chunk bytes deflated
         (mostly zeros: most chunks are not sent); if flagged, the deflated mask, or its
-        sealed blob after a 2-byte length."""
+        sealed blob (the mask, then ``hint`` if any) after a 2-byte length."""
         head = np.clip(np.round((mean + 2.0) / 4.0 * 65535), 0, 65535).astype(">u2").tobytes()
         head += np.array([round(trim * 32768)], ">u2").tobytes()
         flags, tail = 0, b""
@@ -492,7 +516,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             flags = FLAG_MASK
             tail = packed_mask
             if seal_key is not None:
-                blob = seal(packed_mask, seal_key)
+                blob = seal(packed_mask + (hint or b""), seal_key)
                 flags, tail = FLAG_MASK | FLAG_SEALED, len(blob).to_bytes(2, "big") + blob
         head += bytes([design, flags])
         body = head + zlib.compress(q.tobytes(), 9) + tail
@@ -548,15 +572,15 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         if zlib.crc32(body[:used]).to_bytes(CRC_BYTES, "big") != crc or len(streams[0]) != n_chunks:
             return None
         words = np.frombuffer(head[:8], ">u2").astype(np.float64)
-        mask = None
+        mask = hint = None
         cell = mask_cell(lay.shape)
         if len(streams) == 2:
             mask = mask_from_bits(streams[1], lay.shape, cell)
         elif sealed and seal_key is not None:
             packed = unseal(blob, seal_key)
-            mask = None if packed is None else unpack_mask(packed, lay.shape, cell)
+            mask, hint = (None, None) if packed is None else split_sealed(packed, lay.shape, cell)
         return (words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, design_db(head[8]), np.frombuffer(streams[0], np.uint8),
-                mask, sealed)
+                mask, sealed, hint)
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
                no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
@@ -567,11 +591,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         self.rate_of(y.shape[-1], shape)
         sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
-        self.last_ok, self.last_mask, self.last_sealed = [], [], []
+        self.last_ok, self.last_mask, self.last_sealed, self.last_hint = [], [], [], []
         for b, yb in enumerate(np.asarray(y)):
             nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
                    else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            est, hole, sealed = self.decode_one(yb, nob, shape, sides[b], seal_key)
+            est, hole, sealed, hint = self.decode_one(yb, nob, shape, sides[b], seal_key)
             if est is not None:
                 out[b] = np.clip(est, 0, 1)
                 if self.refiner is not None:
@@ -581,22 +605,23 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             self.last_ok.append(est is not None)
             self.last_mask.append(hole)
             self.last_sealed.append(sealed)
+            self.last_hint.append(hint)
         return out
 
     def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int,
-                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
+                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, bool, bytes | None]:
         """complex ``(n,)`` zero-forced symbols and their noise variances → (float64
         ``(3, H, W)`` LMMSE estimate, unclipped; the mask it carried: None when none was
         sent, or it was sealed and ``seal_key`` does not open it; whether a sealed mask
-        came that ``seal_key`` did not open), or (None, None, False) when the metadata
-        fails its CRC."""
+        came that ``seal_key`` did not open; the hint sealed with it, or None), or
+        (None, None, False, None) when the metadata fails its CRC."""
         from scipy.fft import idctn
 
         lay = self.layout(shape, side, y.size)
         meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
         if meta is None:
-            return None, None, False
-        mean, trim, design, q, hole, sealed = meta
+            return None, None, False, None
+        mean, trim, design, q, hole, sealed, hint = meta
         coeffs = np.zeros((3, *shape))
         chunks = self._chunks(coeffs, lay)
         sizes = lay.sizes
@@ -614,4 +639,4 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             chunks[i][...] = (u[at:at + sizes[i]] / gi).reshape(chunks[i].shape)
             at += sizes[i]
         x = idctn(coeffs, axes=(1, 2), norm="ortho") + mean[:, None, None]
-        return np.einsum("ji,jhw->ihw", COLOUR, x), hole, bool(sealed and hole is None)
+        return np.einsum("ji,jhw->ihw", COLOUR, x), hole, bool(sealed and hole is None), hint

@@ -131,7 +131,8 @@ class _Worker:
         from ..pipeline import transmit_image
         from ..transport import links
 
-        tx = transmit_image(image, lambda _: g, codec, self.db.key, design_snr, msg_id=unit.image % 65536)
+        tx = transmit_image(image, lambda _: g, codec, self.db.key, design_snr, msg_id=unit.image % 65536,
+                            db=self.db)
         cfg = self.cfg
         if cfg.transport == "software":
             ys = links.through_software(tx.samples, unit.channel, unit.point, unit.point + cfg.eve_snr_offset_db, seed)

@@ -88,6 +88,9 @@ def ldpc_encode(bits: np.ndarray, k: int, n: int) -> np.ndarray:
     return enc(torch.from_numpy(np.ascontiguousarray(bits, np.float32))).numpy()
 
 
+QUICK_ITERATIONS = 5  # a decoder's first try when a CRC checks its output; 20 when the CRC fails
+
+
 def ldpc_decode(llr: np.ndarray, k: int, n: int, num_iter: int = 20) -> np.ndarray:
     """LLRs float32 ``(c, n)`` (Sionna's sign convention) → hard info bits uint8 ``(c, k)``
     after ``num_iter`` belief-propagation iterations (fewer: a quick first try that a

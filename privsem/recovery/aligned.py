@@ -187,6 +187,41 @@ def refine_homography(sample_mask: np.ndarray, hole: np.ndarray, M: np.ndarray) 
     return np.linalg.inv(S) @ warp, iou
 
 
+def with_silhouettes(pairs: list) -> list:
+    """The (image, silhouette) pairs whose silhouette is not empty: the samples a fit,
+    and a placement hint's sample index, count."""
+    return [(im, m) for im, m in pairs if m.any()]
+
+
+def best_fit(sample_masks: list, hole: np.ndarray) -> Fit | None:
+    """The best (sample, transform) of ``sample_masks`` (bool silhouettes) for ``hole``,
+    or None (no sample). A sample ranks by its silhouette's IoU with the hole, less
+    :data:`CUT_WEIGHT` times the share of its outline that is its picture's frame beyond
+    the hole's own; the winner's similarity is refined into a homography."""
+    best, rank = None, -np.inf
+    own_cut = cut_fraction(hole)
+    for i, m in enumerate(sample_masks):
+        if not m.any():
+            continue
+        M, mirror, iou = fit_silhouette(m, hole)
+        r = iou - CUT_WEIGHT * max(0.0, cut_fraction(m) - own_cut)
+        if r > rank:
+            best, rank = Fit(M, i, mirror, iou), r
+    if best is not None:
+        m = sample_masks[best.sample]
+        m = np.ascontiguousarray(m[:, ::-1]) if best.mirror else m
+        best.matrix, best.iou = refine_homography(m, hole, best.matrix)
+    return best
+
+
+def fit_sample(sample_mask: np.ndarray, hole: np.ndarray) -> tuple[bool, np.ndarray]:
+    """One sample's silhouette fit to ``hole``: (mirrored, homography (3, 3) from the
+    (mirrored) sample's pixels to the image's)."""
+    M, mirror, _ = fit_silhouette(sample_mask, hole)
+    m = np.ascontiguousarray(sample_mask[:, ::-1]) if mirror else sample_mask
+    return mirror, refine_homography(m, hole, M)[0]
+
+
 class AlignedExemplar(Recovery):
     """``AlignedExemplar(entities, prompt_embeddings)(image, mask, î) -> image``.
 
@@ -198,6 +233,7 @@ class AlignedExemplar(Recovery):
     """
 
     name = "aligned"
+    takes_placement = True  # __call__(placement=...): the sender's sealed hint
 
     def __init__(self, entities: list, prompt_embeddings: np.ndarray, light: bool = False,
                  poisson: bool = False) -> None:
@@ -210,7 +246,7 @@ class AlignedExemplar(Recovery):
 
     def _samples(self, k: int) -> list:
         if k not in self._cache:
-            self._cache[k] = [(im, m) for im, m in self.entities[k]() if m.any()]
+            self._cache[k] = with_silhouettes(self.entities[k]())
         return self._cache[k]
 
     def fit(self, k: int, hole: np.ndarray) -> Fit | None:
@@ -218,23 +254,14 @@ class AlignedExemplar(Recovery):
         A sample ranks by its silhouette's IoU with the hole, less :data:`CUT_WEIGHT`
         times the share of its outline that is its picture's frame beyond the hole's own
         (a crop of the eyes fits any blob; a view of the whole entity is what fits)."""
-        best, rank = None, -np.inf
-        own_cut = cut_fraction(hole)
-        for i, (_, m) in enumerate(self._samples(k)):
-            M, mirror, iou = fit_silhouette(m, hole)
-            r = iou - CUT_WEIGHT * max(0.0, cut_fraction(m) - own_cut)
-            if r > rank:
-                best, rank = Fit(M, i, mirror, iou), r
-        if best is not None:
-            m = self._samples(k)[best.sample][1]
-            m = np.ascontiguousarray(m[:, ::-1]) if best.mirror else m
-            best.matrix, best.iou = refine_homography(m, hole, best.matrix)
-        return best
+        return best_fit([m for _, m in self._samples(k)], hole)
 
-    def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0):
+    def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0, placement: bytes | None = None):
         """float32 ``(H, W, 3)``, bool ``(H, W)`` → float32 ``(H, W, 3)``; unchanged outside
         ``mask``. Without a prompt that names a DB entity, a smooth fill (Bob cannot tell
-        whom to put back)."""
+        whom to put back). ``placement``: the sender's hint (:mod:`.placement`): its
+        sample, transform and light replace the silhouette fit; unreadable or naming a
+        sample the entity does not have, it is ignored."""
         self.last_fit = self.last_entity = self.last_covered = None
         if not mask.any():
             return image.copy()
@@ -244,6 +271,11 @@ class AlignedExemplar(Recovery):
         k, cos = resolve_prompt(prompt_embedding, self.prompt_embeddings)
         if cos < UNKNOWN_PROMPT_COSINE:
             return fill
+        from .placement import unpack_hint
+
+        layers = unpack_hint(placement)
+        if layers and all(p.sample < len(self._samples(k)) for p in layers):
+            return self._paste_layers(image, mask, fill, k, layers)
         fit = self.fit(k, mask)
         if fit is None:
             return fill
@@ -254,6 +286,27 @@ class AlignedExemplar(Recovery):
         out, self.last_covered = _place(image, mask, fill, np.ascontiguousarray(src), np.ascontiguousarray(smask),
                                         fit.matrix, self.light, self.poisson)
         return out
+
+    def _paste_layers(self, image, mask, fill, k: int, layers: list) -> np.ndarray:
+        """The sender's placement: each layer's sample, lit and warped, over what the
+        layers before it left uncovered."""
+        out, covered = image, np.zeros_like(mask)
+        for p in layers:
+            src, smask = self._samples(k)[p.sample]
+            if p.mirror:
+                src, smask = src[:, ::-1], smask[:, ::-1]
+            lit = np.ascontiguousarray(src * p.gain + p.offset, dtype=np.float32)
+            out, part = _place(out, mask & ~covered, fill, lit, np.ascontiguousarray(smask), p.matrix,
+                               False, self.poisson)
+            covered |= part
+        self.last_entity, self.last_fit, self.last_covered = k, Fit(layers[0].matrix, layers[0].sample,
+                                                                    layers[0].mirror, float("nan")), covered
+        return out
+
+    def samples(self, k: int) -> list:
+        """Entity ``k``'s samples with a silhouette, as (image, mask) pairs in the DB's order:
+        the list a placement hint's sample index refers to."""
+        return self._samples(k)
 
 
 def _ring(mask: np.ndarray, width: int) -> np.ndarray:

@@ -50,11 +50,13 @@ def db_exemplar(db, prompt_embeddings: np.ndarray):
     from .aligned import AlignedExemplar
 
     db.require_current()
+    return AlignedExemplar([db_samples(db, e) for e in db.entities], prompt_embeddings)
 
-    def samples(e):
-        return lambda: [(db.read_sample(p), e.read_mask(i)) for i, p in enumerate(e.samples)]
 
-    return AlignedExemplar([samples(e) for e in db.entities], prompt_embeddings)
+def db_samples(db, entity):
+    """A callable returning ``entity``'s samples as (image float32 ``(h, w, 3)``, silhouette
+    bool ``(h, w)``) pairs in the DB's order (read when called, decrypted if need be)."""
+    return lambda: [(db.read_sample(p), entity.read_mask(i)) for i, p in enumerate(entity.samples)]
 
 
 def bob_model(db, device=None):

@@ -86,10 +86,17 @@ class DiffusionRecovery(Recovery):
                 return condition(None, d)
         return condition(e, d)
 
+    @property
+    def takes_placement(self) -> bool:
+        """Whether ``__call__`` uses a placement hint (Bob's, with an exemplar)."""
+        return self.exemplar is not None
+
     def __call__(self, image: np.ndarray, mask: np.ndarray, prompt_embedding: np.ndarray | None = None,
-                 steps: int = 0, seed: int = 0) -> np.ndarray:
+                 steps: int = 0, seed: int = 0, placement: bytes | None = None) -> np.ndarray:
         """float32 ``(H, W, 3)`` in [0, 1] and bool ``(H, W)`` → float32 ``(H, W, 3)``.
-        An empty mask returns the image; a full one is generated from î alone."""
+        An empty mask returns the image; a full one is generated from î alone.
+        ``placement``: the sender's sealed hint for the exemplar (Bob only,
+        :mod:`.placement`)."""
         if not mask.any():
             return image.copy()
         tile = tile_around(mask, self.fill)
@@ -98,7 +105,7 @@ class DiffusionRecovery(Recovery):
         cond = self._condition(prompt_embedding)
         init = base = weight = None
         if self.exemplar is not None and cond.abs().sum() > 0:
-            base = self.exemplar(image, mask, prompt_embedding)
+            base = self.exemplar(image, mask, prompt_embedding, placement=placement)
             init, _ = cut(base, mask, tile, res)
             covered = getattr(self.exemplar, "last_covered", None)
             if covered is not None:

@@ -13,6 +13,7 @@ def test_bench_recovery_structure(tmp_path, capsys):
                  "--plot", str(tmp_path / "r.png"), "--examples", str(tmp_path / "e.png")]) == 0
     r = json.loads(out.read_text())
     assert r["n_scenes"] == 1 and r["steps"] == 2 and 0 <= r["chance_identity"] <= 1
+    assert r["hint_received"] == 1.0  # Bob opened the sealed mask and the sender's placement hint
     for k in ("face_judge_chance", "face_judge_on_originals"):  # {"recognized": share or None, "n": count}
         v = r[k]
         assert (v["recognized"] is None) == (v["n"] == 0) and (v["n"] == 0 or 0 <= v["recognized"] <= 1)

@@ -228,3 +228,23 @@ def test_design_snr_travels_in_the_metadata(photo):
     q20 = psnr(photo, _send(codec, photo, 20.0, design=20.0)[1])
     assert codec.last_ok == [True]
     assert q20 > q0 + 2.0 and q0 > 24.0
+
+
+def test_placement_hint_travels_only_sealed(photo):
+    """Bytes given as a hint ride in the sealed blob after the mask: Bob reads them, a
+    wrong key reads nothing, and a mask sent in the clear takes no hint along."""
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[40:120, 50:130] = True
+    hint = bytes(range(100, 160))
+    codec = SoftCastCodec("1/6")
+    key = bytes(range(32))
+    img = photo.transpose(2, 0, 1)[None]
+    x = codec.encode(img, 20.0, mask=mask[None], seal_key=key, hints=[hint])
+    side = codec.last_side
+    codec.decode(x, 30.0, photo.shape[:2], side, seal_key=key)
+    assert codec.last_hint == [hint] and codec.last_mask[0][mask].all()
+    codec.decode(x, 30.0, photo.shape[:2], side, seal_key=bytes(32))
+    assert codec.last_hint == [None] and codec.last_mask == [None]
+    x = codec.encode(img, 20.0, mask=mask[None], hints=[hint])
+    codec.decode(x, 30.0, photo.shape[:2], codec.last_side)
+    assert codec.last_hint == [None] and codec.last_mask[0][mask].all()
