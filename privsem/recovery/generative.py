@@ -105,7 +105,8 @@ class DiffusionRecovery(Recovery):
         cond = self._condition(prompt_embedding)
         init = base = weight = None
         if self.exemplar is not None and cond.abs().sum() > 0:
-            base = self.exemplar(image, mask, prompt_embedding, placement=placement)
+            hint = {} if placement is None else {"placement": placement}  # an exemplar may not take one
+            base = self.exemplar(image, mask, prompt_embedding, **hint)
             init, _ = cut(base, mask, tile, res)
             covered = getattr(self.exemplar, "last_covered", None)
             if covered is not None:

@@ -270,5 +270,17 @@ def placement_hint(db, entity: str | None, image: np.ndarray, mask: np.ndarray) 
         db.require_current()
     except PrivsemError:
         return None
-    layers = sender_placement(image, mask, with_silhouettes(db_samples(db, found[0])()))
-    return pack_hint(layers) if layers else None
+    import hashlib
+
+    # an evaluation sends one picture at many SNRs and channels: register it once
+    key = (str(getattr(db, "root", "")), entity, tuple(map(str, found[0].samples)), hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(),
+           hashlib.sha1(np.packbits(mask)).hexdigest(), image.shape)
+    if key not in _HINTS:
+        layers = sender_placement(image, mask, with_silhouettes(db_samples(db, found[0])()))
+        _HINTS[key] = pack_hint(layers) if layers else None
+        while len(_HINTS) > 64:
+            _HINTS.pop(next(iter(_HINTS)))
+    return _HINTS[key]
+
+
+_HINTS: dict = {}  # (DB, entity, picture, mask) → hint bytes
