@@ -193,27 +193,6 @@ def with_silhouettes(pairs: list) -> list:
     return [(im, m) for im, m in pairs if m.any()]
 
 
-def best_fit(sample_masks: list, hole: np.ndarray) -> Fit | None:
-    """The best (sample, transform) of ``sample_masks`` (bool silhouettes) for ``hole``,
-    or None (no sample). A sample ranks by its silhouette's IoU with the hole, less
-    :data:`CUT_WEIGHT` times the share of its outline that is its picture's frame beyond
-    the hole's own; the winner's similarity is refined into a homography."""
-    best, rank = None, -np.inf
-    own_cut = cut_fraction(hole)
-    for i, m in enumerate(sample_masks):
-        if not m.any():
-            continue
-        M, mirror, iou = fit_silhouette(m, hole)
-        r = iou - CUT_WEIGHT * max(0.0, cut_fraction(m) - own_cut)
-        if r > rank:
-            best, rank = Fit(M, i, mirror, iou), r
-    if best is not None:
-        m = sample_masks[best.sample]
-        m = np.ascontiguousarray(m[:, ::-1]) if best.mirror else m
-        best.matrix, best.iou = refine_homography(m, hole, best.matrix)
-    return best
-
-
 def fit_sample(sample_mask: np.ndarray, hole: np.ndarray) -> tuple[bool, np.ndarray]:
     """One sample's silhouette fit to ``hole``: (mirrored, homography (3, 3) from the
     (mirrored) sample's pixels to the image's)."""
@@ -254,7 +233,18 @@ class AlignedExemplar(Recovery):
         A sample ranks by its silhouette's IoU with the hole, less :data:`CUT_WEIGHT`
         times the share of its outline that is its picture's frame beyond the hole's own
         (a crop of the eyes fits any blob; a view of the whole entity is what fits)."""
-        return best_fit([m for _, m in self._samples(k)], hole)
+        best, rank = None, -np.inf
+        own_cut = cut_fraction(hole)
+        for i, (_, m) in enumerate(self._samples(k)):
+            M, mirror, iou = fit_silhouette(m, hole)
+            r = iou - CUT_WEIGHT * max(0.0, cut_fraction(m) - own_cut)
+            if r > rank:
+                best, rank = Fit(M, i, mirror, iou), r
+        if best is not None:
+            m = self._samples(k)[best.sample][1]
+            m = np.ascontiguousarray(m[:, ::-1]) if best.mirror else m
+            best.matrix, best.iou = refine_homography(m, hole, best.matrix)
+        return best
 
     def __call__(self, image, mask, prompt_embedding=None, steps=0, seed=0, placement: bytes | None = None):
         """float32 ``(H, W, 3)``, bool ``(H, W)`` → float32 ``(H, W, 3)``; unchanged outside

@@ -21,6 +21,7 @@ and offset (float16 each).
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -193,7 +194,7 @@ def sender_placement(image: np.ndarray, mask: np.ndarray, samples: list) -> list
         return []
     holed = np.where(mask[..., None], 0.0, image).astype(np.float32)
     fill = push_pull_fill(holed, mask)  # what Bob puts where the sample does not reach
-    cands = _candidates(image, mask, samples, holed, fill)
+    cands = _candidates(image, mask, samples, fill)
     if not cands:
         return []
     fill_err = np.sum((fill[mask] - image[mask]) ** 2, axis=-1)
@@ -210,7 +211,7 @@ def sender_placement(image: np.ndarray, mask: np.ndarray, samples: list) -> list
     return [cands[k][2] for k in best]
 
 
-def _candidates(image, mask, samples, holed, fill) -> list:
+def _candidates(image, mask, samples, fill) -> list:
     """Every sample's registrations over ``mask`` (bool ``(H, W)``): the silhouette's
     fit and SIFT's, as is and mirrored, each also refined by ECC; as (squared error per
     pixel of ``mask`` float (n,), covered bool (n,), :class:`Placement`)."""
@@ -221,36 +222,34 @@ def _candidates(image, mask, samples, holed, fill) -> list:
     for i, (src, smask) in enumerate(samples):
         if not smask.any() or i > 255:
             continue
+        views = {False: (src, smask),  # the sample as is and mirrored: (pixels, silhouette)
+                 True: (np.ascontiguousarray(src[:, ::-1]), np.ascontiguousarray(smask[:, ::-1]))}
         starts = [fit_sample(smask, mask)]  # (mirrored, homography)
-        for mirror in (False, True):
-            m_src = np.ascontiguousarray(src[:, ::-1]) if mirror else src
-            m_mask = np.ascontiguousarray(smask[:, ::-1]) if mirror else smask
+        for mirror, (m_src, m_mask) in views.items():
             H1 = match_features(sift_features(m_src, m_mask), image_features)
             if H1 is not None:
                 starts.append((mirror, H1))
         for mirror, H0 in starts:
-            m_src = np.ascontiguousarray(src[:, ::-1]) if mirror else src
-            m_mask = np.ascontiguousarray(smask[:, ::-1]) if mirror else smask
+            m_src, m_mask = views[mirror]
             for M in (H0, refine_on_content(image, mask, m_src, H0)):
                 if M is not None:
-                    err, covered, gain, offset = _score(image, holed, mask, fill, m_src, m_mask, M)
+                    err, covered, gain, offset = _score(image, mask, fill, m_src, m_mask, M)
                     cands.append((err, covered[mask], Placement(i, mirror, M, gain, offset)))
     return cands
 
 
-def _score(image, holed, mask, fill, src, smask, M):
-    """What Bob would paste over ``mask`` with ``M`` and its fitted light: (squared
-    error per pixel of ``mask``, float (n,); covered bool ``(H, W)``; gain; offset)."""
+def _score(image, mask, fill, src, smask, M):
+    """What Bob would paste over ``mask`` with ``M`` and its fitted light (as
+    :func:`.aligned._place` does it: the lit, warped sample where its silhouette lands,
+    ``fill`` elsewhere; the light is per-channel affine, so it is applied after the warp):
+    (squared error per pixel of ``mask``, float (n,); covered bool ``(H, W)``; gain; offset)."""
     import cv2
-
-    from .aligned import _place
 
     H, W = mask.shape
     warped = cv2.warpPerspective(src, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     covered = (cv2.warpPerspective(smask.astype(np.uint8), M, (W, H), flags=cv2.INTER_NEAREST) > 0) & mask
     gain, offset = fit_light(image, warped, covered)
-    lit = np.ascontiguousarray(src * gain + offset, dtype=np.float32)
-    out, covered = _place(holed, mask, fill, lit, smask, M)
+    out = np.where(covered[..., None], np.clip(warped * gain + offset, 0, 1), fill)
     return np.sum((out[mask] - image[mask]) ** 2, axis=-1), covered, gain, offset
 
 
@@ -270,11 +269,9 @@ def placement_hint(db, entity: str | None, image: np.ndarray, mask: np.ndarray) 
         db.require_current()
     except PrivsemError:
         return None
-    import hashlib
-
     # an evaluation sends one picture at many SNRs and channels: register it once
-    key = (str(getattr(db, "root", "")), entity, tuple(map(str, found[0].samples)), hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(),
-           hashlib.sha1(np.packbits(mask)).hexdigest(), image.shape)
+    key = (str(getattr(db, "root", "")), entity, tuple(map(str, found[0].samples)), image.shape,
+           hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(), hashlib.sha1(np.packbits(mask)).hexdigest())
     if key not in _HINTS:
         layers = sender_placement(image, mask, with_silhouettes(db_samples(db, found[0])()))
         _HINTS[key] = pack_hint(layers) if layers else None
