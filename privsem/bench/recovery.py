@@ -23,11 +23,13 @@ the link's default seals it from her), not the hint. Variants:
 
 Region metrics are inside the guard's mask M (what was removed). Two identity judges:
 the guard's decision on the output (eq. 8), and, for people, dlib's face recogniser
-(:mod:`privsem.metrics.face_judge`: the nearest face within 0.6 of the DB's faces).
+(:mod:`privsem.metrics.face_judge`: the nearest face at least half inside M within 0.6
+of the DB's faces: a face elsewhere in the picture is not the restored individual).
 Per variant and judge: the rate, and the ROC AUC and true-accept rate at 1 % false
 accept against the ``other`` baseline. Chance is the guard's rate of "entity present"
 on held-out scenes without the entity (``chance_identity``), and the face judge's rate
-of a face within 0.6 of a person's DB faces on those scenes (``face_judge_chance``);
+of a face anywhere within 0.6 of a person's DB faces on those scenes
+(``face_judge_chance``, with no region: an upper bound);
 ``face_judge_on_originals`` is the face judge on the untouched scenes: its ceiling.
 """
 
@@ -186,7 +188,7 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
             if g.entity != s.entity:
                 guard_missed += 1
                 continue
-            originals.append(judge.recognized(s.image, s.entity))  # the face judge's ceiling
+            originals.append(judge.recognized(s.image, s.entity, g.mask))  # the face judge's ceiling
             a = apply_guard(s.image, g.mask).transpose(2, 0, 1)[None]
             hint = placement_hint(db, s.entity, s.image, g.mask)
             for snr in snrs:
@@ -208,7 +210,7 @@ def run(n_scenes: int = 24, snrs=(10.0, 20.0), channel: str = "awgn", steps: int
                     dt = time.perf_counter() - t0
                     outs[v] = out
                     verdict = guard(out)
-                    dist = judge.distance(out, s.entity)
+                    dist = judge.distance(out, s.entity, g.mask)
                     rows.append({"scene": i, "entity": s.entity, "background": s.background, "snr_db": snr,
                                  "variant": v, "psnr": psnr(s.image, out), "ssim": ssim(s.image, out),
                                  "psnr_region": region_psnr(s.image, out, g.mask),

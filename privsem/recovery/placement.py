@@ -34,6 +34,12 @@ _LAYER = ">BB8f6e"
 LAYER_SIZE = struct.calcsize(_LAYER)
 MAX_LAYERS = 2
 ECC_SIDE = 256  # the content fit runs on M's box scaled to at most this many pixels (long side)
+# ECC refines only the ECC_TOP registrations that paste best before it (None: all), in at
+# most ECC_ITERATIONS steps. On the 24 held-out entity scenes of bench recovery (true
+# masks) against all of them in 100 steps: 0.7 s instead of 1.05 s per picture, 0.03 dB
+# less in M on average (0.32 at worst).
+ECC_TOP = 4
+ECC_ITERATIONS = 50
 # The light fit may correct exposure and white balance, not wash the sample out: a
 # least-squares gain near 0 (a misaligned sample) would trade the individual for a flat,
 # lower-MSE patch. The held-out views span ×0.6–1.4 light and ±12 % colour temperature.
@@ -114,7 +120,7 @@ def refine_on_content(image: np.ndarray, mask: np.ndarray, src: np.ndarray, H0: 
     try:
         with cv2_one_thread():
             _, W = cv2.findTransformECC(target, moved, np.eye(3, dtype=np.float32), cv2.MOTION_HOMOGRAPHY,
-                                        (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), where, 5)
+                                        (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, 1e-5), where, 5)
     except cv2.error:
         return None
     # W maps box pixels into the moved sample's: the sample → image map is S⁻¹ · W⁻¹ · S · H0
@@ -136,6 +142,21 @@ def sift_features(image: np.ndarray, mask: np.ndarray):
         # half OpenCV's default contrast threshold: a small, blurred, dimly lit entity
         # (a 130 px cat at ×0.7 light) has too few keypoints at the default
         return cv2.SIFT_create(nfeatures=3000, contrastThreshold=0.02).detectAndCompute(u8, mask.astype(np.uint8))
+
+
+def sample_features(src: np.ndarray, smask: np.ndarray):
+    """:func:`sift_features` of a DB sample view, kept per process (a sender registers
+    the same samples for every picture it guards)."""
+    key = (hashlib.sha1(np.ascontiguousarray(src).tobytes()).hexdigest(), src.shape,
+           hashlib.sha1(np.packbits(smask)).hexdigest())
+    if key not in _SAMPLE_FEATURES:
+        _SAMPLE_FEATURES[key] = sift_features(src, smask)
+        while len(_SAMPLE_FEATURES) > 256:
+            _SAMPLE_FEATURES.pop(next(iter(_SAMPLE_FEATURES)))
+    return _SAMPLE_FEATURES[key]
+
+
+_SAMPLE_FEATURES: dict = {}  # (sample pixels, silhouette) → SIFT keypoints and descriptors
 
 
 def match_features(src_features, image_features) -> np.ndarray | None:
@@ -181,8 +202,8 @@ def sender_placement(image: np.ndarray, mask: np.ndarray, samples: list) -> list
     """The sender's placement layers of ``samples`` (list of (float32 ``(h, w, 3)``,
     bool ``(h, w)`` silhouette), the DB's order) over ``mask`` in ``image`` (the
     original, float32 ``(H, W, 3)``). Candidates: per sample, the silhouette's fit and
-    the SIFT registration (:func:`match_features`, as is and mirrored), each also
-    refined by ECC, with its light. The result is the one candidate, or the pair (the
+    the SIFT registration (:func:`match_features`, as is and mirrored), the best few
+    also refined by ECC, each with its light. The result is the one candidate, or the pair (the
     second covering what the first leaves to the smooth fill: the face a crop of the
     suit lacks), whose paste has the least squared error inside ``mask``. A pair is
     judged as a whole: a correct crop plus a second view beats one whole view laid in
@@ -194,11 +215,15 @@ def sender_placement(image: np.ndarray, mask: np.ndarray, samples: list) -> list
         return []
     holed = np.where(mask[..., None], 0.0, image).astype(np.float32)
     fill = push_pull_fill(holed, mask)  # what Bob puts where the sample does not reach
-    cands = _candidates(image, mask, samples, fill)
-    if not cands:
-        return []
     fill_err = np.sum((fill[mask] - image[mask]) ** 2, axis=-1)
-    best, best_err = None, np.inf
+    cands = _candidates(image, mask, samples, fill, fill_err)
+    return [cands[k][2] for k in _choose(cands, fill_err)[0]]
+
+
+def _choose(cands: list, fill_err: np.ndarray) -> tuple[tuple[int, ...], float]:
+    """The candidate, or ordered pair, of least mean squared error inside M (``fill_err``
+    float (n,): the fill's, where no candidate reaches): (indices, that error)."""
+    best, best_err = (), np.inf
     for a, (err_a, cov_a, _) in enumerate(cands):
         own = np.where(cov_a, err_a, fill_err)
         if own.mean() < best_err:
@@ -208,33 +233,40 @@ def sender_placement(image: np.ndarray, mask: np.ndarray, samples: list) -> list
                 total = np.where(cov_a, err_a, np.where(cov_b, err_b, fill_err)).mean()
                 if total < best_err:
                     best, best_err = (a, b), total
-    return [cands[k][2] for k in best]
+    return best, float(best_err)
 
 
-def _candidates(image, mask, samples, fill) -> list:
+def _candidates(image, mask, samples, fill, fill_err) -> list:
     """Every sample's registrations over ``mask`` (bool ``(H, W)``): the silhouette's
-    fit and SIFT's, as is and mirrored, each also refined by ECC; as (squared error per
-    pixel of ``mask`` float (n,), covered bool (n,), :class:`Placement`)."""
+    fit and SIFT's, as is and mirrored; the :data:`ECC_TOP` of them that paste best
+    alone are also refined by ECC. As (squared error per pixel of ``mask`` float (n,),
+    covered bool (n,), :class:`Placement`)."""
     from .aligned import fit_sample
 
-    cands = []
+    starts = []  # (sample index, mirrored, pixels, silhouette, homography)
     image_features = sift_features(image, mask)
     for i, (src, smask) in enumerate(samples):
         if not smask.any() or i > 255:
             continue
         views = {False: (src, smask),  # the sample as is and mirrored: (pixels, silhouette)
                  True: (np.ascontiguousarray(src[:, ::-1]), np.ascontiguousarray(smask[:, ::-1]))}
-        starts = [fit_sample(smask, mask)]  # (mirrored, homography)
+        mirror, H0 = fit_sample(smask, mask)
+        starts.append((i, mirror, *views[mirror], H0))
         for mirror, (m_src, m_mask) in views.items():
-            H1 = match_features(sift_features(m_src, m_mask), image_features)
+            H1 = match_features(sample_features(m_src, m_mask), image_features)
             if H1 is not None:
-                starts.append((mirror, H1))
-        for mirror, H0 in starts:
-            m_src, m_mask = views[mirror]
-            for M in (H0, refine_on_content(image, mask, m_src, H0)):
-                if M is not None:
-                    err, covered, gain, offset = _score(image, mask, fill, m_src, m_mask, M)
-                    cands.append((err, covered[mask], Placement(i, mirror, M, gain, offset)))
+                starts.append((i, mirror, m_src, m_mask, H1))
+    cands = []
+    for i, mirror, m_src, m_mask, M in starts:
+        err, covered, gain, offset = _score(image, mask, fill, m_src, m_mask, M)
+        cands.append((err, covered[mask], Placement(i, mirror, M, gain, offset)))
+    alone = [np.where(c[1], c[0], fill_err).mean() for c in cands]
+    for k in np.argsort(alone)[:ECC_TOP]:
+        i, mirror, m_src, m_mask, H0 = starts[k]
+        M = refine_on_content(image, mask, m_src, H0)
+        if M is not None:
+            err, covered, gain, offset = _score(image, mask, fill, m_src, m_mask, M)
+            cands.append((err, covered[mask], Placement(i, mirror, M, gain, offset)))
     return cands
 
 

@@ -142,3 +142,8 @@ def test_face_judge_searches_as_an_attacker_would(example_db):
         assert guards_view.distance(scene, "astronaut") == NO_FACE
         assert judge.recognized(scene, "astronaut")
         assert upright.recognized(scene, "astronaut") is (deg == 0)
+        # the restored region is what is judged: a face outside it is not the individual
+        inside = np.zeros(scene.shape[:2], bool)
+        inside[90:270, 190:370] = True
+        assert judge.recognized(scene, "astronaut", inside)
+        assert judge.distance(scene, "astronaut", ~inside) == NO_FACE
