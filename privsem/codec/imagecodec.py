@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,12 +28,6 @@ SCALES = (1, 2, 4)
 # 256² photos at 1.5–14 kB, half resolution won only where full resolution fitted quality
 # ≤ 27 (AVIF), ≤ 21 (JPEG), ≤ 7 (WebP), and lost every time from quality 42 up
 DOWNSCALE_BELOW_Q = 40
-# Encoder settings that are much faster and give nearly proportional sizes: the quality
-# search guesses with them and encodes with the normal settings only to confirm. AVIF at
-# speed 10 takes a tenth of the time of Pillow's default (speed 6), at sizes 1.1–1.3×
-# larger; the answer is the same quality as a search with normal encodes alone.
-FAST = {"avif": {"speed": 10}}
-GUESSES = 4  # normal encodings guided by the fast ones before falling back to interpolation
 
 
 @dataclass(frozen=True)
@@ -61,12 +54,10 @@ def _to_pil(img: np.ndarray, scale: int) -> Image.Image:
     return pil
 
 
-def compress(img: np.ndarray, fmt: str, quality: int, scale: int = 1, fast: bool = False) -> bytes:
-    """float32 ``(H, W, 3)`` in [0, 1] → bytes of ``fmt`` at ``quality`` (0–100);
-    ``fast``: with the :data:`FAST` settings (for size estimates)."""
+def compress(img: np.ndarray, fmt: str, quality: int, scale: int = 1) -> bytes:
+    """float32 ``(H, W, 3)`` in [0, 1] → bytes of ``fmt`` at ``quality`` (0–100)."""
     buf = io.BytesIO()
-    options = FAST.get(fmt, {}) if fast else {}
-    _to_pil(img, scale).save(buf, format=_check(fmt), quality=int(quality), **options)
+    _to_pil(img, scale).save(buf, format=_check(fmt), quality=int(quality))
     return buf.getvalue()
 
 
@@ -89,6 +80,11 @@ def decompress(data: bytes, fmt: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 _FITS: OrderedDict = OrderedDict()  # benchmarks ask for the same budget many times
+
+
+def forget_fits() -> None:
+    """Empty :func:`fit`'s cache (a timing of a new picture must search again)."""
+    _FITS.clear()
 
 
 def fit(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
@@ -125,59 +121,19 @@ def _largest_quality(img: np.ndarray, fmt: str, scale: int, max_bytes: int, smal
     """The largest quality whose encoding fits ``max_bytes`` (quality 0's encoding
     ``smallest`` fits) and its bytes. Size grows with quality, nearly log-linearly: the
     next quality tried interpolates log-size between the bracket's ends (the same answer
-    as bisection on the photos tried, in 4 encodings instead of 7). For a format with
-    :data:`FAST` settings, the fast encoder's sizes, scaled by the ratio of the last
-    normal encoding to them, guess instead (2–3 normal encodings)."""
+    as bisection on the photos tried, in 4 encodings instead of 7)."""
     lo, lo_size, lo_data = 0, len(smallest), smallest
     hi, hi_size = 101, None  # 101: beyond the scale, not encoded
-    guess = _FastGuess(img, fmt, scale) if fmt in FAST else None
-    for tries in itertools.count():
-        if hi - lo <= 1:
-            break
-        if guess is not None and tries >= GUESSES:
-            guess = None  # the ratio wanders on this picture: interpolate as without
-        if guess is not None:
-            q = guess(lo, hi, max_bytes)
-        elif hi_size is None:
+    while hi - lo > 1:
+        if hi_size is None:
             q = (lo + hi) // 2
         else:
             t = (math.log(max_bytes) - math.log(lo_size)) / (math.log(hi_size) - math.log(lo_size))
             q = round(lo + t * (hi - lo))
         q = min(hi - 1, max(lo + 1, q))
         data = compress(img, fmt, q, scale)
-        if guess is not None:
-            guess.calibrate(q, len(data))
         if len(data) <= max_bytes:
             lo, lo_size, lo_data = q, len(data), data
         else:
             hi, hi_size = q, len(data)
     return lo, lo_data
-
-
-class _FastGuess:
-    """Guesses the largest quality that fits from fast encodings (cached per quality)
-    times the normal-to-fast size ratio last measured."""
-
-    def __init__(self, img: np.ndarray, fmt: str, scale: int) -> None:
-        self.img, self.fmt, self.scale = img, fmt, scale
-        self.sizes: dict[int, int] = {}
-        self.ratio = 1.0
-
-    def size(self, q: int) -> int:
-        if q not in self.sizes:
-            self.sizes[q] = len(compress(self.img, self.fmt, q, self.scale, fast=True))
-        return self.sizes[q]
-
-    def calibrate(self, q: int, normal_size: int) -> None:
-        self.ratio = normal_size / self.size(q)
-
-    def __call__(self, lo: int, hi: int, max_bytes: int) -> int:
-        """The largest quality in (lo, hi) whose predicted size fits, else lo + 1."""
-        a, b = lo, hi  # bisection: a's prediction fits (or a = lo), b's does not (or b = hi)
-        while b - a > 1:
-            m = (a + b) // 2
-            if self.size(m) * self.ratio <= max_bytes:
-                a = m
-            else:
-                b = m
-        return max(a, lo + 1)

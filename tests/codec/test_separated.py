@@ -30,21 +30,6 @@ def test_fit_respects_budget_and_improves_with_it(small, fmt):
     assert fit(small, fmt, 20) is None
 
 
-@pytest.mark.parametrize("budget", [900, 2500, 6000])
-def test_fast_guesses_find_the_quality_normal_encodes_find(small, budget, monkeypatch):
-    """The AVIF search guided by speed-10 sizes ends on the quality a search with normal
-    encodes alone finds: the largest that fits (one above does not)."""
-    from privsem.codec import imagecodec
-
-    img = np.ascontiguousarray(named_image("chelsea")[:160, 40:240])
-    guided = imagecodec._search(img, "avif", budget)
-    monkeypatch.setattr(imagecodec, "FAST", {})
-    plain = imagecodec._search(img, "avif", budget)
-    assert (guided.quality, guided.scale, guided.data) == (plain.quality, plain.scale, plain.data)
-    if guided.quality < 100:
-        assert len(compress(img, "avif", guided.quality + 1, guided.scale)) > budget
-
-
 def test_damaged_bytes_are_a_user_error(small):
     data = bytearray(compress(small, "jpeg", 50))
     with pytest.raises(PrivsemError, match="do not decode"):
