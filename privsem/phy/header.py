@@ -154,6 +154,12 @@ def _polar():
     with warnings.catch_warnings():  # SC cannot use the code's CRC-11; our CRC-32 checks it
         warnings.simplefilter("ignore")
         sc = Polar5GDecoder(enc, "SC", precision="single", device="cpu")
+    # Sionna's SC decoder can skip subtrees whose bits are all frozen (their decisions are
+    # 0 either way: the same output), but the 5G wrapper does not turn it on. With 312 of
+    # 1 024 bits free that halves a header's decoding (0.13 → 0.06 s on 2 cores), which
+    # every received frame pays.
+    if hasattr(sc.polar_dec, "_use_fast_sc"):
+        sc.polar_dec._use_fast_sc = True
     return (enc, sc,
             Polar5GDecoder(enc, "SCL", list_size=8, precision="single", device="cpu"))
 
