@@ -32,23 +32,26 @@ TURNS = (15.0, -15.0, 30.0, -30.0)  # degrees tried, in this order, when no upri
 IN_REGION = 0.5  # share of a face's box that must lie in the region for the face to count
 
 
+def _turn(a: np.ndarray, degrees: float, **warp) -> np.ndarray:
+    import cv2
+
+    h, w = a.shape[:2]
+    return cv2.warpAffine(a, cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0), (w, h), **warp)
+
+
 def turned(img: np.ndarray, degrees: float) -> np.ndarray:
     """``img`` (float32 ``(H, W, 3)``) turned by ``degrees`` about its centre, same size,
     the border reflected (no dark corners for the detector)."""
     import cv2
 
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return _turn(img, degrees, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def turned_region(region: np.ndarray, degrees: float) -> np.ndarray:
     """bool ``(H, W)`` ``region`` turned as :func:`turned` turns a picture (outside: False)."""
     import cv2
 
-    h, w = region.shape
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(region.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST) > 0
+    return _turn(region.astype(np.uint8), degrees, flags=cv2.INTER_NEAREST) > 0
 
 
 def in_region(box: tuple[int, int, int, int], region: np.ndarray) -> bool:

@@ -149,14 +149,19 @@ def sample_features(src: np.ndarray, smask: np.ndarray):
     the same samples for every picture it guards)."""
     key = (hashlib.sha1(np.ascontiguousarray(src).tobytes()).hexdigest(), src.shape,
            hashlib.sha1(np.packbits(smask)).hexdigest())
-    if key not in _SAMPLE_FEATURES:
-        _SAMPLE_FEATURES[key] = sift_features(src, smask)
-        while len(_SAMPLE_FEATURES) > 256:
-            _SAMPLE_FEATURES.pop(next(iter(_SAMPLE_FEATURES)))
-    return _SAMPLE_FEATURES[key]
+    return _remembered(_SAMPLE_FEATURES, 256, key, lambda: sift_features(src, smask))
 
 
 _SAMPLE_FEATURES: dict = {}  # (sample pixels, silhouette) → SIFT keypoints and descriptors
+
+
+def _remembered(cache: dict, limit: int, key, make):
+    """``cache[key]``, made by ``make()`` when missing; the oldest entries go beyond ``limit``."""
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > limit:
+            cache.pop(next(iter(cache)))
+    return cache[key]
 
 
 def match_features(src_features, image_features) -> np.ndarray | None:
@@ -225,15 +230,21 @@ def _choose(cands: list, fill_err: np.ndarray) -> tuple[tuple[int, ...], float]:
     float (n,): the fill's, where no candidate reaches): (indices, that error)."""
     best, best_err = (), np.inf
     for a, (err_a, cov_a, _) in enumerate(cands):
-        own = np.where(cov_a, err_a, fill_err)
-        if own.mean() < best_err:
-            best, best_err = (a,), own.mean()
+        own = _alone(cands[a], fill_err)
+        if own < best_err:
+            best, best_err = (a,), own
         for b, (err_b, cov_b, _) in enumerate(cands):
             if b != a and (cov_b & ~cov_a).any():
                 total = np.where(cov_a, err_a, np.where(cov_b, err_b, fill_err)).mean()
                 if total < best_err:
                     best, best_err = (a, b), total
     return best, float(best_err)
+
+
+def _alone(cand, fill_err: np.ndarray) -> float:
+    """Mean squared error inside M of one candidate pasted alone (the fill elsewhere)."""
+    err, covered, _ = cand
+    return float(np.where(covered, err, fill_err).mean())
 
 
 def _candidates(image, mask, samples, fill, fill_err) -> list:
@@ -260,8 +271,7 @@ def _candidates(image, mask, samples, fill, fill_err) -> list:
     for i, mirror, m_src, m_mask, M in starts:
         err, covered, gain, offset = _score(image, mask, fill, m_src, m_mask, M)
         cands.append((err, covered[mask], Placement(i, mirror, M, gain, offset)))
-    alone = [np.where(c[1], c[0], fill_err).mean() for c in cands]
-    for k in np.argsort(alone)[:ECC_TOP]:
+    for k in np.argsort([_alone(c, fill_err) for c in cands])[:ECC_TOP]:
         i, mirror, m_src, m_mask, H0 = starts[k]
         M = refine_on_content(image, mask, m_src, H0)
         if M is not None:
@@ -304,12 +314,12 @@ def placement_hint(db, entity: str | None, image: np.ndarray, mask: np.ndarray) 
     # an evaluation sends one picture at many SNRs and channels: register it once
     key = (str(getattr(db, "root", "")), entity, tuple(map(str, found[0].samples)), image.shape,
            hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(), hashlib.sha1(np.packbits(mask)).hexdigest())
-    if key not in _HINTS:
+
+    def register() -> bytes | None:
         layers = sender_placement(image, mask, with_silhouettes(db_samples(db, found[0])()))
-        _HINTS[key] = pack_hint(layers) if layers else None
-        while len(_HINTS) > 64:
-            _HINTS.pop(next(iter(_HINTS)))
-    return _HINTS[key]
+        return pack_hint(layers) if layers else None
+
+    return _remembered(_HINTS, 64, key, register)
 
 
 _HINTS: dict = {}  # (DB, entity, picture, mask) → hint bytes
