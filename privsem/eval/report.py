@@ -60,8 +60,10 @@ def _rel(a: float, b: float) -> float:
     return (a - b) / abs(b) if b and not math.isnan(a) and not math.isnan(b) else math.nan
 
 
-def claims(rows: list[dict]) -> list[dict]:
-    """Each claim of the paper, our number and whether it holds (None: not measured)."""
+def claims(rows: list[dict], ceiling: float | None = None) -> list[dict]:
+    """Each claim of the paper, our number and whether it holds (None: not measured).
+    ``ceiling``: the judge's identity rate on the unmodified test images, shown beside
+    Bob's (it does not change the verdict)."""
     out = []
 
     def add(cid, claim, paper, ours, met, criterion):
@@ -109,25 +111,38 @@ def claims(rows: list[dict]) -> list[dict]:
             f"{100 * r:+.1f} %" if not math.isnan(r) else "n/a", None if math.isnan(r) else r >= paper,
             f"≥ +{100 * paper:.0f} %")
     pb, pe = _rate(rows, variant="full", role="bob"), _rate(rows, variant="full", role="eve")
-    add("bob_identity", "The authorized receiver re-identifies the entity (Fig. 6c)", "≈ 100 %", _pct(pb),
+    bob = _pct(pb) + (f" (the judge on the unmodified images: {_pct(ceiling)})" if ceiling is not None else "")
+    add("bob_identity", "The authorized receiver re-identifies the entity (Fig. 6c)", "≈ 100 %", bob,
         None if math.isnan(pb) else pb >= 0.95, "≥ 95 %")
     add("eve_identity", "The eavesdropper re-identifies it in less than half the cases (Fig. 6c)", "< 50 %",
         _pct(pe), None if math.isnan(pe) else pe < 0.5, "< 50 %")
     return out
 
 
-def _chance(cfg: EvalConfig, db_dir: Path) -> float | None:
-    """The guard's 'entity present' rate on entity-free scenes of the same split."""
-    from ..database.scenes import SCENE_SETS_WITH_ENTITY, scene_set
+def _judge_levels(cfg: EvalConfig, images, db_dir: Path) -> tuple[float | None, float | None]:
+    """The identity judge's two reference levels, both before any channel:
 
-    if cfg.dataset or cfg.images not in SCENE_SETS_WITH_ENTITY:
-        return None
+    - chance: its 'entity present' rate on entity-free scenes of the same split
+      (None for a folder or a dataset, which has no such scenes);
+    - ceiling: its rate of naming the right entity in the unmodified test images (those
+      with a known entity), the most any receiver can score by it.
+    """
     from ..database import PrivacyDB
+    from ..database.scenes import SCENE_SETS_WITH_ENTITY, scene_set
     from ..guard import Guard
 
+    known = [im for im in images if getattr(im, "entity", None)]
+    scenes = not cfg.dataset and cfg.images in SCENE_SETS_WITH_ENTITY
+    if not known and not scenes:
+        return None, None
     guard = Guard(PrivacyDB.open(db_dir))
-    empty = [s for s in scene_set(cfg.images, 2 * max(cfg.n_images, 12), 1) if s.entity is None]
-    return round(float(np.mean([guard.identify(s.image)[0] is not None for s in empty])), 4)
+    chance = ceiling = None
+    if scenes:
+        empty = [s for s in scene_set(cfg.images, 2 * max(cfg.n_images, 12), 1) if s.entity is None]
+        chance = round(float(np.mean([guard.identify(s.image)[0] is not None for s in empty])), 4)
+    if known:
+        ceiling = round(float(np.mean([guard.identify(im.image)[0] == im.entity for im in known])), 4)
+    return chance, ceiling
 
 
 def data_note(cfg: EvalConfig) -> str:
@@ -157,9 +172,10 @@ def write_outputs(cfg: EvalConfig, out: Path, rows: list[dict], images, db_dir: 
     from .run import ROW_KEYS
 
     note = "data: " + data_note(cfg)
+    chance, ceiling = _judge_levels(cfg, images, db_dir)
     result = {"config": asdict(cfg), "data": data_note(cfg), "paper": PAPER,
-              "chance_identity": _chance(cfg, db_dir), "failed_units": failed,
-              "claims": claims(rows) if rows else [], "summary": summarize(rows), "rows": rows}
+              "chance_identity": chance, "ceiling_identity": ceiling, "failed_units": failed,
+              "claims": claims(rows, ceiling) if rows else [], "summary": summarize(rows), "rows": rows}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(ROW_KEYS))
@@ -229,6 +245,9 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
              "substitute scenes above are used.",
              f"- **Chance level of identity recognition** (the guard's false-positive rate on entity-free "
              f"scenes of the same split): {_pct(result['chance_identity']) if result['chance_identity'] is not None else 'n/a'}.",
+             "- **Ceiling of identity recognition** (the guard names the right entity in the unmodified test "
+             "images, before any channel: the most a receiver can score by this judge): "
+             f"{_pct(result.get('ceiling_identity')) if result.get('ceiling_identity') is not None else 'n/a'}.",
              f"- Rows: {len(rows)} ({len({r['image'] for r in rows})} images); 95 % intervals are Student-t for "
              "means and Wilson for proportions.", ""]
     if result["failed_units"]:

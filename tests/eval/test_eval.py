@@ -56,6 +56,7 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     # Bob restores the entity, Eve does not. The judge is the guard, which since issue 19
     # tells individuals apart (bench recovery: Bob 36–41 %, Eve 0 % on held-out views)
     assert sum(bob) >= 2 and sum(eve) == 0
+    assert res["ceiling_identity"] == 1.0 and res["chance_identity"] == 0.0
     # sent without the guard, the entity arrives: Eve's region is far better than with it
     ng = [r["psnr_region"] for r in rows if r["variant"] == "noguard" and r["role"] == "eve"]
     g = [r["psnr_region"] for r in full if r["role"] == "eve"]
@@ -71,6 +72,7 @@ def test_quick_run_writes_rows_csv_figures_and_report(quick):
     for fig in ("fig4.png", "fig5.png", "fig6.png"):
         assert (quick / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (quick / fig).stat().st_size > 10_000
     md = (quick / "results.md").read_text()
+    assert "**Ceiling of identity recognition**" in md and "before any channel" in md
     assert "## Claims" in md and md.count("| **m") == sum(c["met"] is not None for c in res["claims"])
     ids = {c["id"] for c in res["claims"]}
     assert {"text", "leakage", "psnr_gap", "region_psnr_gap", "bob_identity", "eve_identity"} <= ids
@@ -202,6 +204,9 @@ def test_claim_verdicts_follow_the_numbers():
     bad = {c["id"]: c["met"] for c in claims(_rows(12.0, 12.0, False, True))}
     assert not bad["region_psnr_gap"] and not bad["bob_identity"] and not bad["eve_identity"]
     assert "text" not in bad and "leakage" not in bad  # ablations not run: no verdict invented
+    # the judge's ceiling is shown beside Bob's rate and leaves the verdict alone
+    capped = {c["id"]: c for c in claims(_rows(12.0, 12.0, False, True), ceiling=0.9)}
+    assert "unmodified images: 90.0 %" in capped["bob_identity"]["ours"] and capped["bob_identity"]["met"] is False
 
 
 def test_parse_config_defaults_are_the_issue_grid():
@@ -254,6 +259,9 @@ def test_dataset_db_from_some_photos_test_on_the_others(tmp_path):
     assert {r["image"] for r in rows} == {"vicky_2", "eileen_collins_2"}
     assert {r["entity"] for r in rows} == {"vicky", "eileen_collins"}
     assert "test photos of the individuals in" in res["data"]
+    # the judge's ceiling: it names Vicky in her unmodified test photo, not Eileen Collins
+    # (below); a dataset has no entity-free scenes to measure chance on
+    assert res["ceiling_identity"] == 0.5 and res["chance_identity"] is None
     # with a DB of two other views of each and 16 calibration scenes, the guard finds Vicky
     # along her outline (Eileen Collins, on the coffee table, it misses: no region row)
     found = {r["entity"]: r["mask_iou"] for r in rows if r["role"] == "bob" and r["mask_iou"] is not None}
