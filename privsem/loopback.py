@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .channel import CHANNELS
 from .errors import PrivsemError
 from .imageio import load_image, save_image
 from .metrics.image import mask_iou
 
-from .transport.links import SAMPLE_RATE, sim_channel, through_software
 from .view.events import NullPublisher
 
 
@@ -47,8 +45,6 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
     from .view.gui import gui_flowgraph, hold
     from .view.tap import ConstellationFeed
 
-    if channel not in CHANNELS:
-        raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     if via not in ("software", "gnuradio"):
         raise PrivsemError(f"unknown transport {via!r} (known: software, gnuradio)")
     if gui:
@@ -56,7 +52,12 @@ def run_loopback(image_path: str | Path, db_dir: str | Path, snr_db: float, chan
             raise PrivsemError("--gui shows the GNU Radio flowgraph: use it with --via gnuradio")
         gui_flowgraph("sim_channel")
     pub = pub or NullPublisher()
-    image = load_image(image_path)
+    image = load_image(image_path)  # a mistyped path fails here, before torch and Sionna load
+    from .channel import CHANNELS
+    from .transport.links import sim_channel, through_software
+
+    if channel not in CHANNELS:
+        raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     pub.image("original", image, caption=Path(image_path).name)
     from .codec.registry import resolve_codec
     from .database import PrivacyDB
@@ -113,6 +114,7 @@ def _receive_both(image, image_path, tx, rx_samples, guard, codec, db, text, see
     from .metrics.report import role_metrics
     from .pipeline import StreamReceiver, frame_report, receive_image
     from .recovery import RecoveryOptions, build_recovery
+    from .transport.links import SAMPLE_RATE
     from .view.tap import FrameTap, feed_live
 
     opts = recovery or RecoveryOptions()

@@ -185,7 +185,7 @@ def bench_recovery(json_path, plot_path, examples_path, n_scenes, snrs, channel,
         raise PrivsemError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     if n_scenes < 1 or steps < 1:
         raise PrivsemError("--scenes and --steps must be ≥ 1")
-    from ..recovery.diffusion import SCHEDULERS
+    from ..recovery import SCHEDULERS
 
     if scheduler not in SCHEDULERS:
         raise PrivsemError(f"unknown scheduler {scheduler!r} (known: {', '.join(SCHEDULERS)})")

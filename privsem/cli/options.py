@@ -29,8 +29,7 @@ def recovery_options(f):
     @functools.wraps(f)
     def wrapper(*args, kind, rec_steps, scheduler, exemplar_start, harmonize, jumps, guidance, sd_path, **kw):
         from ..errors import PrivsemError
-        from ..recovery import RECOVERIES, RecoveryOptions
-        from ..recovery.diffusion import SCHEDULERS
+        from ..recovery import RECOVERIES, SCHEDULERS, RecoveryOptions
 
         if kind not in RECOVERIES:
             raise PrivsemError(f"unknown recovery {kind!r} (known: {', '.join(RECOVERIES)})")

@@ -245,9 +245,9 @@ def markdown(result: dict, out: Path, md_path: Path, command: str) -> str:
              "substitute scenes above are used.",
              f"- **Chance level of identity recognition** (the guard's false-positive rate on entity-free "
              f"scenes of the same split): {_pct(result['chance_identity']) if result['chance_identity'] is not None else 'n/a'}.",
-             "- **Ceiling of identity recognition** (the guard names the right entity in the unmodified test "
-             "images, before any channel: the most a receiver can score by this judge): "
-             f"{_pct(result.get('ceiling_identity')) if result.get('ceiling_identity') is not None else 'n/a'}.",
+             ("- **Ceiling of identity recognition** (the guard names the right entity in the unmodified test "
+              "images, before any channel: the most a receiver can score by this judge): "
+              f"{_pct(result.get('ceiling_identity')) if result.get('ceiling_identity') is not None else 'n/a'}."),
              f"- Rows: {len(rows)} ({len({r['image'] for r in rows})} images); 95 % intervals are Student-t for "
              "means and Wilson for proportions.", ""]
     if result["failed_units"]:

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import PrivsemError
 
 RECOVERIES = ("diffusion", "sd", "exemplar", "telea", "ns", "pushpull")
+SCHEDULERS = ("ddim", "ddpm")  # RePaint's samplers (privsem.recovery.diffusion)
 
 
 @dataclass

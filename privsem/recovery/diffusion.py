@@ -25,6 +25,7 @@ import torch
 
 from ..device import randn
 from ..errors import IntegrityError, PrivsemError
+from .build import SCHEDULERS
 
 FORMAT = "privsem-recovery-1"
 
@@ -63,9 +64,6 @@ def build_unet(cfg: RecoveryModelConfig):
         up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (n - 1),
         cross_attention_dim=cfg.text_dim, attention_head_dim=cfg.attention_head_dim,
         norm_num_groups=cfg.norm_groups)
-
-
-SCHEDULERS = ("ddim", "ddpm")
 
 
 def build_scheduler(kind: str, cfg: RecoveryModelConfig):

@@ -60,3 +60,15 @@ def test_loopback_bad_input(case, example_db, tmp_path):
 def test_usage_error_is_one_line():
     line = _one_line_error(privsem("loopback"))
     assert "Missing argument" in line
+
+
+def test_the_command_line_loads_without_torch():
+    """`privsem --help` and usage errors load neither torch nor Sionna nor diffusers (2 s
+    on these machines); a mistyped image path fails before Sionna (only --device's check
+    needs torch)."""
+    loaded = "print(sorted(m for m in ('torch', 'sionna', 'diffusers') if m in sys.modules))"
+    for argv, rc, heavy in ((["--help"], 0, "[]"), (["loopback"], 2, "[]"),
+                            (["loopback", "nope.png", "--db", "nodb", "--out", "o"], 1, "['torch']")):
+        code = f"import sys; from privsem.cli import main; rc = main({argv!r}); print(rc); {loaded}"
+        p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+        assert p.stdout.strip().splitlines()[-2:] == [str(rc), heavy], (argv, p.stdout[-300:], p.stderr)

@@ -30,14 +30,27 @@ def test_checkpoint_is_required_and_checked(tmp_path, vit_t_checkpoint):
 
 
 def test_mobilesam_full_guard_path(tmp_path, vit_t_checkpoint, example_db, monkeypatch):
-    from privsem.database import PrivacyDB, distractors, store
+    from privsem.database import distractors, store
+
+    # the negative bank's photos and the encoder mean's 14 pictures cost a 1024-px SAM
+    # pass each (1.6 s here): this test is about SAM's path, three make the mean
+    monkeypatch.setattr(store, "NEGATIVE_IMAGES", [])
+    monkeypatch.setattr(store, "GENERIC_IMAGES", store.GENERIC_IMAGES[:3])
+    monkeypatch.setattr(distractors, "generic_photo_names", lambda: [])
+    store._negative_feature_maps.cache_clear()
+    store._generic_feature_maps.cache_clear()
+    try:
+        _mobilesam_guard(tmp_path, vit_t_checkpoint, example_db)
+    finally:  # the cut-down maps must not outlive this test
+        store._negative_feature_maps.cache_clear()
+        store._generic_feature_maps.cache_clear()
+
+
+def _mobilesam_guard(tmp_path, vit_t_checkpoint, example_db):
+    from privsem.database import PrivacyDB
     from privsem.guard import Guard
     from privsem.imageio import load_image
 
-    # the negative bank's extra photos cost a 1024-px SAM pass each: this test is about SAM's path
-    monkeypatch.setattr(store, "NEGATIVE_IMAGES", [])
-    monkeypatch.setattr(distractors, "generic_photo_names", lambda: [])
-    store._negative_feature_maps.cache_clear()
     db = PrivacyDB.create(tmp_path / "db", encoder="mobilesam-vit_t", checkpoint=vit_t_checkpoint)
     masks = sorted((example_db[0] / "masks/chelsea").glob("0[01].png"))
     db.add("chelsea", "the cat Chelsea", sorted((example_db[0] / "samples/chelsea").glob("0[01].png")), masks=masks)
