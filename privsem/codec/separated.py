@@ -24,8 +24,7 @@ import numpy as np
 from ..errors import PrivsemError
 from ..phy.digital import (
     LDPC_N,
-    QUICK_ITERATIONS,
-    ldpc_decode,
+    ldpc_decode_checked,
     ldpc_encode,
     qam_llr,
     qam_map,
@@ -245,10 +244,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         used = n_cw * LDPC_N // mcs.bits
         llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
         llr = deinterleave(llr).reshape(n_cw, LDPC_N)
-        for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: above threshold a few iterations do
-            data = _payload(ldpc_decode(llr, mcs.k, LDPC_N, num_iter).reshape(-1))
-            if data is not None:
-                break
+        data = ldpc_decode_checked(llr, mcs.k, LDPC_N, _payload)
         if data is None:
             return None
         try:

@@ -45,8 +45,7 @@ import numpy as np
 from ..errors import PrivsemError
 from ..phy.digital import (
     LDPC_N,
-    QUICK_ITERATIONS,
-    ldpc_decode,
+    ldpc_decode_checked,
     ldpc_encode,
     qam_llr,
     qam_map,
@@ -538,12 +537,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         the metadata symbols, or None when the metadata does not check out. A sealed
         mask is read only with the ``seal_key`` it was sealed with."""
         llr = deinterleave(qam_llr(sym, no.astype(np.float32), 2)).reshape(lay.meta_cw, LDPC_N)
-        for num_iter in QUICK_ITERATIONS, 20:  # CRC-aided early stop: most links need few iterations
-            bits = ldpc_decode(llr, lay.meta_k, LDPC_N, num_iter).reshape(-1)
-            meta = SoftCastCodec._parse_meta(lay, np.packbits(bits).tobytes(), seal_key)
-            if meta is not None:
-                return meta
-        return None
+        return ldpc_decode_checked(llr, lay.meta_k, LDPC_N,
+                                   lambda bits: SoftCastCodec._parse_meta(lay, np.packbits(bits).tobytes(), seal_key))
 
     @staticmethod
     def _parse_meta(lay: Layout, data: bytes, seal_key: bytes | None):
