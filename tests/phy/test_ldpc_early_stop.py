@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from privsem.phy.digital import CHECK_AFTER, LDPC_N, ldpc_decode, ldpc_decode_checked, ldpc_encode
+from privsem.phy.digital import (
+    CHECK_AFTER,
+    LDPC_N,
+    ldpc_decode,
+    ldpc_decode_checked,
+    ldpc_encode,
+)
 
 K = LDPC_N // 2
 
@@ -22,7 +28,7 @@ def test_stages_resume_and_end_at_plain_bp():
     for sigma in (0.6, 0.8, 1.0):
         _, llr = _noisy(sigma)
         seen = []
-        assert ldpc_decode_checked(llr, K, LDPC_N, lambda b: seen.append(b.copy())) is None
+        assert ldpc_decode_checked(llr, K, LDPC_N, lambda b, seen=seen: seen.append(b.copy())) is None
         assert len(seen) == len(CHECK_AFTER) and CHECK_AFTER[-1] == 20
         for bits, iters in zip(seen, CHECK_AFTER, strict=True):
             np.testing.assert_array_equal(bits, ldpc_decode(llr, K, LDPC_N, iters).reshape(-1))
