@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import json
 import warnings
 from fractions import Fraction
@@ -39,9 +41,16 @@ def one_blas_thread():
     on 2 cores a second BLAS thread only fights torch's OpenMP threads (which spin after
     each LDPC or refinement call): softcast's encode + decode of a 256² image took
     0.13 s with it and 0.046 s without."""
-    from threadpoolctl import threadpool_limits
+    return _blas_pools().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(1, user_api="blas")
+
+@functools.lru_cache(maxsize=1)
+def _blas_pools():
+    """threadpoolctl's view of the loaded thread pools, found once: finding them reads
+    the process's memory map, 4 ms a time (12 ms of auto's 0.28 s per picture)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def parse_kn(kn: str | float | Fraction) -> Fraction:
