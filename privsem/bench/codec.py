@@ -28,7 +28,7 @@ from ..codec.separated import (
 
 DEFAULT_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DEFAULT_KNS = ("1/6", "1/12", "1/24")
-ANALOG = ("auto", "softcast", "hda")  # the codes with softcast's interface, benched side by side
+ANALOG = ("auto", "softcast", "hda", "superposed")  # the codes with softcast's interface, benched side by side
 
 
 def label(row: dict) -> str:
@@ -304,7 +304,8 @@ def plot(result: dict, path: Path) -> None:
     kns = list(dict.fromkeys(r["kn"] for r in rows))
     fig, axes = plt.subplots(len(channels), len(kns), figsize=(4.2 * len(kns), 3.4 * len(channels)),
                              squeeze=False, sharey=True)
-    styles = {"jscc": ("-", "o"), "auto": ("-", "*"), "softcast": ("-", "^"), "hda": ("-", "D"), "digital": ("--", "s"),
+    styles = {"jscc": ("-", "o"), "auto": ("-", "*"), "softcast": ("-", "^"), "hda": ("-", "D"), "superposed": ("-", "P"),
+              "digital": ("--", "s"),
               "capacity": (":", None)}
     for a, ch in enumerate(channels):
         for b, kn in enumerate(kns):

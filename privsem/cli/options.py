@@ -137,8 +137,8 @@ def gui_options(f):
 
 
 def margin_option(f):
-    """``--margin``: how far below the design SNR hda's base layer must still decode."""
+    """``--margin``: how far below the design SNR the hybrids' digital layer must still decode."""
     return click.option("--margin", "margin_db", type=click.FloatRange(0, 30), default=None,
-                        help="hda/auto: dB below the design SNR at which the hybrid's digital base layer still "
-                             "decodes [5: no cliff through a 5 dB drop]; 2 for a link whose SNR is known "
+                        help="hda/superposed/auto: dB below the design SNR at which the hybrid's digital layer "
+                             "still decodes [5: no cliff through a 5 dB drop]; 1–2 for a link whose SNR is known "
                              "(docs/codec.md).")(f)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..errors import PrivsemError
 
-CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4}  # the header's codec id
-CODECS = ("auto", "softcast", "hda", "jscc", "digital")  # what --codec offers (auto: softcast or hda per image)
+CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4, "superposed": 5}  # the header's codec id
+# what --codec offers (auto: softcast or hda per image)
+CODECS = ("auto", "softcast", "hda", "superposed", "jscc", "digital")
 DEFAULT_CODEC = "auto"  # the winner of `privsem bench codec` (docs/bench_codec_softcast.json: default_codec)
 CODEC_CHOICES = " | ".join(CODECS)  # for help texts
 DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
@@ -43,6 +44,10 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
         from .hda import HybridCodec
 
         return HybridCodec(kn or "1/6", margin_db)
+    if name == "superposed":
+        from .superposed import SuperposedCodec
+
+        return SuperposedCodec(kn or "1/6", margin_db)
     if name == "auto":
         from .auto import AutoCodec
 

@@ -206,7 +206,15 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         n_cw = n * mcs.bits // LDPC_N
         room = max(0, n_cw * mcs.k // 8 - LEN_BYTES - CRC_BYTES)
         f = fit(img, self.image_codec, room)
-        data = f.data if f is not None else b""
+        return self.symbols(f.data if f is not None else b"", n, mcs, seed), f
+
+    @staticmethod
+    def symbols(data: bytes, n: int, mcs: MCS, seed: int = 0) -> np.ndarray:
+        """Image-codec bytes → complex64 ``(n,)``: length, data and CRC-32 in the whole
+        LDPC codewords of ``n`` symbols at ``mcs`` (interleaved, scrambled, Gray QAM), the
+        rest random symbols of the same power. A receiver that decoded ``data`` rebuilds
+        the same symbols (the superposed code subtracts them)."""
+        n_cw = n * mcs.bits // LDPC_N
         payload = len(data).to_bytes(LEN_BYTES, "big") + data + zlib.crc32(data).to_bytes(CRC_BYTES, "big")
         bits = np.zeros(n_cw * mcs.k, np.float32)
         raw = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
@@ -214,7 +222,7 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         coded = ldpc_encode(bits.reshape(n_cw, mcs.k), mcs.k, LDPC_N).reshape(-1) if n_cw else bits
         coded = np.abs(coded[interleaver(coded.size)] - _scrambler(coded.size))
         fill = np.random.default_rng(seed).integers(0, 2, (n - coded.size // mcs.bits) * mcs.bits)
-        return qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits), f
+        return qam_map(np.concatenate([coded, fill.astype(np.float32)]), mcs.bits)
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] | None = None,
                no: np.ndarray | None = None) -> np.ndarray:
@@ -238,19 +246,26 @@ class SeparatedCodec(ChannelUseBudget, Codec):
     def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], mcs: MCS) -> np.ndarray | None:
         """complex ``(n,)`` equalized symbols and their noise variances → float32
         ``(H, W, 3)``, or None (the CRC failed, or nothing was sent)."""
-        n_cw = y.size * mcs.bits // LDPC_N
-        if not n_cw:
-            return None
-        used = n_cw * LDPC_N // mcs.bits
-        llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
-        llr = deinterleave(llr).reshape(n_cw, LDPC_N)
-        data = ldpc_decode_checked(llr, mcs.k, LDPC_N, _payload)
+        data = self.decode_bytes(y, no, mcs)
         if data is None:
             return None
         try:
             return decompress(data, self.image_codec, shape)
         except PrivsemError:
             return None
+
+
+    @staticmethod
+    def decode_bytes(y: np.ndarray, no: np.ndarray, mcs: MCS) -> bytes | None:
+        """:meth:`symbols` undone: complex ``(n,)`` equalized symbols and their noise
+        variances → the image-codec bytes, or None (the CRC failed, or nothing was sent)."""
+        n_cw = y.size * mcs.bits // LDPC_N
+        if not n_cw:
+            return None
+        used = n_cw * LDPC_N // mcs.bits
+        llr = qam_llr(y[:used], np.asarray(no, np.float32)[:used], mcs.bits) * (1 - 2 * _scrambler(used * mcs.bits))
+        llr = deinterleave(llr).reshape(n_cw, LDPC_N)
+        return ldpc_decode_checked(llr, mcs.k, LDPC_N, _payload)
 
 
 def _payload(bits: np.ndarray) -> bytes | None:

@@ -66,6 +66,7 @@ HEAD_BYTES, CRC_BYTES = 10, 4  # colour means, power trim, design SNR, flags; CR
 DESIGN_STEP, DESIGN_MIN = 0.25, -20.0  # the design SNR byte: dB = DESIGN_MIN + DESIGN_STEP·byte
 FLAG_MASK = 1  # the removed region's mask follows the chunk energies
 FLAG_SEALED = 2  # ... sealed with the DB key (AES-256-GCM): only Bob reads it
+FLAG_LAYER = 4  # one byte after the head: the analog layer's power share under a digital one (superposed code)
 SEAL_INFO = b"privsem-mask-seal-1"
 MASK_SIDE = 128  # the mask is sent on a grid of at most this many cells on its long side
 MAX_META_CW = 127  # the header byte holds the codeword count in 7 bits
@@ -438,7 +439,8 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     def encode_one(self, im: np.ndarray, n: int, design_snr_db: float, mask: np.ndarray | None = None,
                    fill: bool = True, seal_key: bytes | None = None,
-                   meta_low: bool | None = None, hint: bytes | None = None) -> tuple[np.ndarray, int]:
+                   meta_low: bool | None = None, hint: bytes | None = None, layer: int | None = None,
+                   min_meta_cw: int = 1) -> tuple[np.ndarray, int]:
         """float ``(3, H, W)`` (any range; a residual too) → (complex64 ``(n,)``, the
         header byte). ``design_snr_db``: the SNR the link is built for (it sets the
         power split and the metadata's code rate; it travels in the metadata); ``mask``: the
@@ -446,8 +448,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         ``fill`` the hole is filled first: smoothly, or with texture when sealed,
         :mod:`privsem.codec.fill`); ``meta_low``: send the metadata at QPSK 1/4 (True) or 1/2
         (False) whatever the design SNR (the hybrid ties it to its base layer); ``hint``:
-        bytes sealed after the mask (with ``seal_key`` and a mask only). Leaves the
-        image's error model in ``error``
+        bytes sealed after the mask (with ``seal_key`` and a mask only); ``layer``: a byte
+        the metadata carries for a code that puts this one under a digital layer
+        (:mod:`~privsem.codec.superposed`: its power share); ``min_meta_cw``: send at least
+        this many metadata codewords (that code fixes the layout before it knows the
+        residual). Leaves the image's error model in ``error``
         (:class:`~privsem.codec.outcome.LmmseError`)."""
         from scipy.fft import dctn
 
@@ -467,7 +472,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         x = np.einsum("ij,jhw->ihw", COLOUR, np.asarray(im, np.float64))
         mean = x.mean(axis=(1, 2))
         coeffs = dctn(x - mean[:, None, None], axes=(1, 2), norm="ortho")
-        lay = self.layout(shape, low | 1, n)
+        lay = self.layout(shape, low | max(1, min_meta_cw), n)
         chunks = self._chunks(coeffs, lay)
         energy = np.array([np.sum(ch * ch) for ch in chunks])  # per chunk, summed over its coefficients
         q_all = self._quantize(energy / lay.sizes)
@@ -480,7 +485,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             # λ is quantized: trim to exactly unit power (the receiver applies the same trim)
             trim = np.sqrt(lay.analog_pos.size / max(np.sum(vals * vals), 1e-30)) if sent.size else 1.0
             trim = float(np.clip(np.round(trim * 32768) / 32768, 0.5, 65535 / 32768))
-            data = self._meta_bytes(mean, trim, design, q, packed_mask, seal_key, hint)
+            data = self._meta_bytes(mean, trim, design, q, packed_mask, seal_key, hint, layer)
             need = -(-8 * len(data) // lay.meta_k)
             if need <= lay.meta_cw:
                 break
@@ -500,9 +505,10 @@ class SoftCastCodec(ChannelUseBudget, Codec):
 
     @staticmethod
     def _meta_bytes(mean: np.ndarray, trim: float, design: int, q: np.ndarray, packed_mask: bytes | None,
-                    seal_key: bytes | None = None, hint: bytes | None = None) -> bytes:
+                    seal_key: bytes | None = None, hint: bytes | None = None, layer: int | None = None) -> bytes:
         """CRC-32, then: colour means (luma in [0, √3], chroma in [−√2, √2]) and the
-        power trim (in [0.5, 2)), 16 bits each; the design SNR byte; a flags byte; the chunk bytes deflated
+        power trim (in [0.5, 2)), 16 bits each; the design SNR byte; a flags byte; if
+        flagged, the ``layer`` byte; the chunk bytes deflated
         (mostly zeros: most chunks are not sent); if flagged, the deflated mask, or its
         sealed blob (the mask, then ``hint`` if any) after a 2-byte length."""
         head = np.clip(np.round((mean + 2.0) / 4.0 * 65535), 0, 65535).astype(">u2").tobytes()
@@ -514,7 +520,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             if seal_key is not None:
                 blob = seal(packed_mask + (hint or b""), seal_key)
                 flags, tail = FLAG_MASK | FLAG_SEALED, len(blob).to_bytes(2, "big") + blob
-        head += bytes([design, flags])
+        if layer is not None:
+            flags |= FLAG_LAYER
+        head += bytes([design, flags]) + (bytes([layer]) if layer is not None else b"")
         body = head + zlib.compress(q.tobytes(), 9) + tail
         return zlib.crc32(body).to_bytes(CRC_BYTES, "big") + body
 
@@ -545,6 +553,9 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         """:meth:`_read_meta` after the LDPC decoder: the fields, or None."""
         crc, body = data[:CRC_BYTES], data[CRC_BYTES:]
         head, rest = body[:HEAD_BYTES], body[HEAD_BYTES:]
+        layer = None
+        if len(head) == HEAD_BYTES and head[-1] & FLAG_LAYER:
+            layer, rest = (rest[0], rest[1:]) if rest else (None, rest)
         n_chunks = lay.sizes.size
         sealed = bool(head[-1] & FLAG_SEALED)
         streams, blob = [], None
@@ -572,7 +583,7 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             packed = unseal(blob, seal_key)
             mask, hint = (None, None) if packed is None else split_sealed(packed, lay.shape, cell)
         return (words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, design_db(head[8]), np.frombuffer(streams[0], np.uint8),
-                mask, sealed, hint)
+                mask, sealed, hint, layer)
 
     def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
                no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
@@ -600,20 +611,32 @@ class SoftCastCodec(ChannelUseBudget, Codec):
             self.last_hint.append(hint)
         return out
 
+    def read_meta(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int,
+                  seal_key: bytes | None = None) -> tuple[Layout, tuple | None]:
+        """The layout and the metadata fields of ``n`` received symbols (``y``, ``no`` as
+        for :meth:`decode_one`; None when the metadata fails its CRC): a code that puts
+        the analog symbols under a digital layer reads its ``layer`` byte (the last
+        field) before it can separate them."""
+        lay = self.layout(shape, side, y.size)
+        return lay, self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
+
     def decode_one(self, y: np.ndarray, no: np.ndarray, shape: tuple[int, int], side: int,
-                   seal_key: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, bool, bytes | None]:
+                   seal_key: bytes | None = None, meta: tuple | None = None
+                   ) -> tuple[np.ndarray | None, np.ndarray | None, bool, bytes | None]:
         """complex ``(n,)`` zero-forced symbols and their noise variances → (float64
         ``(3, H, W)`` LMMSE estimate, unclipped; the mask it carried: None when none was
         sent, or it was sealed and ``seal_key`` does not open it; whether a sealed mask
         came that ``seal_key`` did not open; the hint sealed with it, or None), or
-        (None, None, False, None) when the metadata fails its CRC."""
+        (None, None, False, None) when the metadata fails its CRC. ``meta``: the fields
+        :meth:`read_meta` already read from these symbols."""
         from scipy.fft import idctn
 
         lay = self.layout(shape, side, y.size)
-        meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
+        if meta is None:
+            meta = self._read_meta(lay, y[lay.meta_pos], no[lay.meta_pos], seal_key)
         if meta is None:
             return None, None, False, None
-        mean, trim, design, q, hole, sealed, hint = meta
+        mean, trim, design, q, hole, sealed, hint, _ = meta
         coeffs = np.zeros((3, *shape))
         chunks = self._chunks(coeffs, lay)
         sizes = lay.sizes

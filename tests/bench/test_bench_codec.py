@@ -21,8 +21,8 @@ def test_bench_rows_on_a_user_folder(tmp_path):
               progress=lambda s: None, design_snr=10.0, mismatch_snrs=(0.0, 10.0))
     assert res["n_images"] == 1 and "imgs" in res["data"]
     rows = {r["codec"]: r for r in res["rows"]}
-    assert set(rows) == {"jscc", "auto", "softcast", "hda", "digital", "capacity"}
-    assert res["default_codec"] in {"jscc", "auto", "softcast", "hda", "digital"}
+    assert set(rows) == {"jscc", "auto", "softcast", "hda", "superposed", "digital", "capacity"}
+    assert res["default_codec"] in {"jscc", "auto", "softcast", "hda", "superposed", "digital"}
     assert rows["auto"]["psnr"] in (rows["softcast"]["psnr"], rows["hda"]["psnr"])  # one image: its choice
     assert rows["auto"]["chose_hda"] in ("0/1", "1/1")
     for r in rows.values():
@@ -38,7 +38,8 @@ def test_bench_rows_on_a_user_folder(tmp_path):
     assert mm["softcast", 10.0]["psnr"] > mm["softcast", 0.0]["psnr"]
     # through the OFDM PHY at 10 dB: the receiver undoes delay, CFO, clock offset and gain
     phy = {(r["codec"], r["impairments"]): r for r in res["phy"]}
-    assert set(phy) == {(c, i) for c in ("auto", "softcast", "hda", "jscc", "digital") for i in ("radio", "radio+multipath")}
+    assert set(phy) == {(c, i) for c in ("auto", "softcast", "hda", "superposed", "jscc", "digital")
+                        for i in ("radio", "radio+multipath")}
     assert all(r["via"] == "software" and r["snr_db"] == 10.0 and r["lost"] == "0/1" for r in phy.values())
     assert abs(phy["softcast", "radio"]["loss_db"]) < 1.0 and abs(phy["jscc", "radio"]["loss_db"]) < 1.0
     assert phy["softcast", "radio+multipath"]["psnr"] > 20.0
@@ -56,10 +57,12 @@ def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
     res = json.loads(out.read_text())
     rows = res["rows"]
     assert res["phy"] == [] and (tmp_path / "p.png").stat().st_size > 10_000
-    # auto and hda at the default margin, then again at the second of --margins (5,2)
-    assert [r["codec"] for r in rows] == ["jscc", "auto", "softcast", "hda", "auto", "hda", "digital", "capacity"]
-    assert [r.get("margin_db") for r in rows[1:6]] == [5.0, None, 5.0, 2.0, 2.0] and res["margins_db"] == [5.0, 2.0]
-    assert rows[6]["image_codec"] == "avif" and rows[6]["channel"] == "rayleigh"
+    # auto, hda and superposed at the default margin, then again at the second of --margins (5,2)
+    assert [r["codec"] for r in rows] == ["jscc", "auto", "softcast", "hda", "superposed", "auto", "hda", "superposed",
+                                          "digital", "capacity"]
+    assert [r.get("margin_db") for r in rows[1:8]] == [5.0, None, 5.0, 5.0, 2.0, 2.0, 2.0]
+    assert res["margins_db"] == [5.0, 2.0]
+    assert rows[8]["image_codec"] == "avif" and rows[8]["channel"] == "rayleigh"
     # 96×128 at 1/24 is 1 536 symbols: hda's analog quarter cannot hold its metadata; a row says so
     assert rows[3]["psnr"] is None and "too few for softcast's metadata" in rows[3]["cannot_serve"]
     assert rows[1]["chose_hda"] == "0/1" and rows[1]["psnr"] == rows[2]["psnr"]  # auto: softcast alone
