@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import json
 import warnings
 from fractions import Fraction
@@ -51,6 +50,40 @@ def _blas_pools():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
+
+
+class MaskedLinearCode(Codec):
+    """What softcast, hda and the superposed code share: ``encode(img, snr_db, mask,
+    seal_key, hints)`` and ``decode(y, snr_db, shape, side, no, seal_key)`` on one
+    BLAS thread (:func:`one_blas_thread`) around their ``_encode`` / ``_decode``, and
+    the receiver's per-image loop (:meth:`received`)."""
+
+    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
+               seal_key: bytes | None = None, hints=None) -> np.ndarray:
+        """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled and sent
+        as side information), or None; ``seal_key``: seal it with this DB key (only a
+        receiver with the key learns the outline; the fill is textured); ``hints``: per
+        image, bytes sealed with the mask (the placement hint,
+        :mod:`privsem.recovery.placement`) or None; only sent sealed."""
+        with one_blas_thread():
+            return self._encode(img, snr_db, mask, seal_key, hints)
+
+    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
+               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
+        with one_blas_thread():
+            return self._decode(y, snr_db, shape, side, no, seal_key)
+
+    def received(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int],
+                 no: np.ndarray | None):
+        """Checks the symbol count, then yields per image ``(b, symbols (n,), noise
+        variances float64 (n,), header byte)``: ``no``'s row (floored at 1e-12), or
+        ``10^(−snr_db/10)`` without it."""
+        self.rate_of(y.shape[-1], shape)
+        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
+        for b, yb in enumerate(np.asarray(y)):
+            nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
+                   else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
+            yield b, yb, nob, sides[b]
 
 
 def parse_kn(kn: str | float | Fraction) -> Fraction:

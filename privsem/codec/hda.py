@@ -25,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from .base import Codec, one_blas_thread, parse_kn
+from .base import MaskedLinearCode, parse_kn
 from .outcome import HybridOutcome
 from .separated import (
     LDPC_N,
@@ -68,7 +68,7 @@ def meta_low_rate(index: int) -> bool:
     return MCS_THRESHOLD_DB[BASE_MCS[index]] < MCS_THRESHOLD_DB["qpsk-1/2"] + META_GAP_DB
 
 
-class HybridCodec(ChannelUseBudget, Codec):
+class HybridCodec(ChannelUseBudget, MaskedLinearCode):
     """Digital base + analog residual with the JSCC's interface (``encode(img, snr_db,
     mask=None)``, ``decode(y, snr_db, shape, side, no=None)``; see
     :class:`~privsem.codec.softcast.SoftCastCodec` for ``side``, ``no``, ``last_ok``
@@ -111,11 +111,6 @@ class HybridCodec(ChannelUseBudget, Codec):
         n_cw = int(SHARE * n) * mcs.bits // LDPC_N
         return n_cw * LDPC_N // mcs.bits, mcs
 
-    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None, hints=None) -> np.ndarray:
-        with one_blas_thread():
-            return self._encode(img, snr_db, mask, seal_key, hints)
-
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         from .fill import smooth_fill, textured_fill
         from .imagecodec import decompress
@@ -148,26 +143,17 @@ class HybridCodec(ChannelUseBudget, Codec):
                 grey_mse=float(np.mean((im - 0.5) ** 2))))
         return out
 
-    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
-               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
-        with one_blas_thread():
-            return self._decode(y, snr_db, shape, side, no, seal_key)
-
     def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
-        self.rate_of(y.shape[-1], shape)
-        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
         self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok, self.last_hint = [], [], [], [], []
-        for b, yb in enumerate(np.asarray(y)):
-            idx = sides[b] >> 5  # three bits: always one of BASE_MCS
-            nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
-                   else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
+        for b, yb, nob, sb in self.received(y, snr_db, shape, side, no):
+            idx = sb >> 5  # three bits: always one of BASE_MCS
             n_d, mcs = self.split(yb.size, idx)
             base_pos, analog_pos = spread_positions(yb.size, n_d)
             base = self.digital.decode_one(yb[base_pos], nob[base_pos], shape, mcs)
             low = 0x80 if meta_low_rate(idx) else 0
             residual, hole, sealed, hint = self.analog.decode_one(yb[analog_pos], nob[analog_pos], shape,
-                                                            low | sides[b] & 0x1F, seal_key)
+                                                            low | sb & 0x1F, seal_key)
             est = (0.5 if base is None else base.transpose(2, 0, 1)) + (0 if residual is None else residual)
             if base is not None or residual is not None:
                 out[b] = np.clip(est, 0, 1)

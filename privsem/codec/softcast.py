@@ -50,7 +50,7 @@ from ..phy.digital import (
     qam_llr,
     qam_map,
 )
-from .base import Codec, one_blas_thread, parse_kn
+from .base import MaskedLinearCode, parse_kn
 from .outcome import LmmseError, SoftCastOutcome
 from .separated import MCS_THRESHOLD_DB, ChannelUseBudget, deinterleave, interleaver
 
@@ -302,7 +302,7 @@ def meta_threshold_db(design_snr_db: float) -> float:
     return MCS_THRESHOLD_DB[f"qpsk-{meta_rate(design_snr_db)}"]
 
 
-class SoftCastCodec(ChannelUseBudget, Codec):
+class SoftCastCodec(ChannelUseBudget, MaskedLinearCode):
     """The linear analog code with the JSCC's interface.
 
     Args:
@@ -412,16 +412,6 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         return sent[:k], np.sqrt(p / lam[sent[:k]])
 
     # -- sender ----------------------------------------------------------------------
-
-    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None, hints=None) -> np.ndarray:
-        """``mask``: bool ``(B, H, W)`` or ``(H, W)``, the removed region (filled and sent
-        as side information), or None; ``seal_key``: seal it with this DB key (only a
-        receiver with the key learns the outline; the fill is textured); ``hints``: per
-        image, bytes sealed with the mask (the placement hint,
-        :mod:`privsem.recovery.placement`) or None; only sent sealed."""
-        with one_blas_thread():
-            return self._encode(img, snr_db, mask, seal_key, hints)
 
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         shape = tuple(img.shape[-2:])
@@ -585,20 +575,11 @@ class SoftCastCodec(ChannelUseBudget, Codec):
         return (words[:3] / 65535 * 4.0 - 2.0, words[3] / 32768, design_db(head[8]), np.frombuffer(streams[0], np.uint8),
                 mask, sealed, hint, layer)
 
-    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
-               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
-        with one_blas_thread():
-            return self._decode(y, snr_db, shape, side, no, seal_key)
-
     def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
-        self.rate_of(y.shape[-1], shape)
-        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
         self.last_ok, self.last_mask, self.last_sealed, self.last_hint = [], [], [], []
-        for b, yb in enumerate(np.asarray(y)):
-            nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
-                   else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            est, hole, sealed, hint = self.decode_one(yb, nob, shape, sides[b], seal_key)
+        for b, yb, nob, sb in self.received(y, snr_db, shape, side, no):
+            est, hole, sealed, hint = self.decode_one(yb, nob, shape, sb, seal_key)
             if est is not None:
                 out[b] = np.clip(est, 0, 1)
                 if self.refiner is not None:

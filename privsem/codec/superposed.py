@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from .base import Codec, one_blas_thread, parse_kn
+from .base import MaskedLinearCode, parse_kn
 from .hda import IMAGE_CODEC, MARGIN_DB, MAX_META_CW
 from .separated import (
     LDPC_N,
@@ -70,7 +70,7 @@ def candidates(design_snr_db: float, margin_db: float) -> list[int]:
     return ok[:CANDIDATES] or [0]
 
 
-class SuperposedCodec(ChannelUseBudget, Codec):
+class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
     """Digital layer over all symbols with the analog residual under it; the JSCC's
     interface (``encode(img, snr_db, mask=None)``, ``decode(y, snr_db, shape, side,
     no=None)``; ``side``, ``no``, ``last_ok``, ``last_mask`` as for
@@ -108,11 +108,6 @@ class SuperposedCodec(ChannelUseBudget, Codec):
     def digital_symbols(n_free: int, mcs) -> int:
         """Symbols of the digital layer: its whole LDPC codewords in ``n_free``."""
         return n_free * mcs.bits // LDPC_N * LDPC_N // mcs.bits
-
-    def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
-               seal_key: bytes | None = None, hints=None) -> np.ndarray:
-        with one_blas_thread():
-            return self._encode(img, snr_db, mask, seal_key, hints)
 
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         from .fill import smooth_fill, textured_fill
@@ -172,20 +167,11 @@ class SuperposedCodec(ChannelUseBudget, Codec):
         mse = float(self.analog.error.mse(analog_db)) if alpha > 0 else float(np.mean((im - base) ** 2))
         return mse, x, idx << 5 | meta_cw, alpha
 
-    def decode(self, y: np.ndarray, snr_db: float, shape: tuple[int, int], side: int | list[int] = 0,
-               no: np.ndarray | None = None, seal_key: bytes | None = None) -> np.ndarray:
-        with one_blas_thread():
-            return self._decode(y, snr_db, shape, side, no, seal_key)
-
     def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
-        self.rate_of(y.shape[-1], shape)
-        sides = [side] * y.shape[0] if isinstance(side, int) else list(side)
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)
         self.last_ok, self.last_mask, self.last_sealed, self.last_base_ok, self.last_hint = [], [], [], [], []
-        for b, yb in enumerate(np.asarray(y)):
-            nob = (np.full(yb.size, 10.0 ** (-snr_db / 10.0)) if no is None
-                   else np.maximum(np.asarray(no, np.float64)[b], 1e-12))
-            img, hole, sealed, hint, base_ok = self.decode_one(yb, nob, shape, sides[b], seal_key)
+        for b, yb, nob, sb in self.received(y, snr_db, shape, side, no):
+            img, hole, sealed, hint, base_ok = self.decode_one(yb, nob, shape, sb, seal_key)
             if img is not None:
                 out[b] = img
             self.last_ok.append(img is not None and base_ok)
