@@ -68,6 +68,34 @@ def meta_low_rate(index: int) -> bool:
     return MCS_THRESHOLD_DB[BASE_MCS[index]] < MCS_THRESHOLD_DB["qpsk-1/2"] + META_GAP_DB
 
 
+def hybrid_parts(codec, kn, margin_db: float | None) -> None:
+    """What a hybrid code (hda, superposed) holds: its k/n and margin, the analog code
+    (softcast without the refinement: a residual is not a photo), the digital one, and
+    per image what the last call sent or received (header bytes, whether all / the
+    digital part decoded, the mask, whether it stayed sealed, the placement hint)."""
+    codec.kn = parse_kn(kn)
+    codec.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
+    codec.analog = SoftCastCodec(kn, refiner=None)
+    codec.digital = SeparatedCodec(IMAGE_CODEC, kn)
+    codec.last_ok, codec.last_side, codec.last_base_ok = [], [], []
+    codec.last_mask, codec.last_sealed, codec.last_hint = [], [], []
+
+
+def filled_inputs(img: np.ndarray, mask: np.ndarray | None, seal_key: bytes | None):
+    """Per image of float ``(B, 3, H, W)``: ``(b, float32 (H, W, 3), its mask or None)``,
+    the region the receivers will know as the hole (⊇ mask) filled first: with texture
+    when the mask is sealed, smoothly when it is not (:mod:`privsem.codec.fill`)."""
+    from .fill import smooth_fill, textured_fill
+
+    shape = tuple(img.shape[-2:])
+    masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
+    for b, im in enumerate(np.asarray(img, np.float32)):
+        im = im.transpose(1, 2, 0)
+        if masks[b] is not None and masks[b].any():
+            im = (textured_fill if seal_key is not None else smooth_fill)(im, known_hole(masks[b]))
+        yield b, im, masks[b]
+
+
 class HybridCodec(ChannelUseBudget, MaskedLinearCode):
     """Digital base + analog residual with the JSCC's interface (``encode(img, snr_db,
     mask=None)``, ``decode(y, snr_db, shape, side, no=None)``; see
@@ -88,17 +116,8 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
     sends_mask = True
 
     def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None) -> None:
-        self.kn = parse_kn(kn)
-        self.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
-        self.analog = SoftCastCodec(kn, refiner=None)  # the residual is not a photo: no refinement
-        self.digital = SeparatedCodec(IMAGE_CODEC, kn)
-        self.last_ok: list[bool] = []
-        self.last_side: list[int] = []
+        hybrid_parts(self, kn, margin_db)
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
-        self.last_mask: list = []
-        self.last_sealed: list[bool] = []
-        self.last_hint: list = []  # per image: the bytes sealed with the mask (placement hint), or None
-        self.last_base_ok: list[bool] = []
 
     def at(self, kn) -> HybridCodec:
         return HybridCodec(kn, self.margin_db)
@@ -112,7 +131,6 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
         return n_cw * LDPC_N // mcs.bits, mcs
 
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
-        from .fill import smooth_fill, textured_fill
         from .imagecodec import decompress
 
         shape = tuple(img.shape[-2:])
@@ -121,13 +139,11 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
         n_d, mcs = self.split(n, idx)
         low = meta_low_rate(idx)
         base_pos, analog_pos = spread_positions(n, n_d)
-        masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
         self.last_side, self.last_outcome = [], []
-        for b, im in enumerate(np.asarray(img, np.float32)):
-            im = im.transpose(1, 2, 0)
-            if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
-                im = (textured_fill if seal_key is not None else smooth_fill)(im, known_hole(masks[b]))
+        masks = []
+        for b, im, m in filled_inputs(img, mask, seal_key):
+            masks.append(m)
             out[b, base_pos], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)

@@ -33,16 +33,14 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import PrivsemError
-from .base import MaskedLinearCode, parse_kn
-from .hda import IMAGE_CODEC, MARGIN_DB, MAX_META_CW
+from .base import MaskedLinearCode
+from .hda import IMAGE_CODEC, MAX_META_CW, filled_inputs, hybrid_parts
 from .separated import (
     LDPC_N,
     MCS_THRESHOLD_DB,
     ChannelUseBudget,
-    SeparatedCodec,
     mcs_by_name,
 )
-from .softcast import SoftCastCodec
 
 # The digital layer's MCS, named by the top three bits of the header byte.
 LAYER_MCS = ("qpsk-1/3", "qpsk-1/2", "qpsk-3/4", "16qam-1/2", "16qam-2/3", "16qam-3/4", "64qam-2/3", "64qam-3/4")
@@ -89,17 +87,8 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
     sends_mask = True
 
     def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None) -> None:
-        self.kn = parse_kn(kn)
-        self.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
-        self.analog = SoftCastCodec(kn, refiner=None)  # the residual is not a photo: no refinement
-        self.digital = SeparatedCodec(IMAGE_CODEC, kn)
-        self.last_ok: list[bool] = []
-        self.last_side: list[int] = []
-        self.last_alpha: list[float] = []
-        self.last_mask: list = []
-        self.last_sealed: list[bool] = []
-        self.last_hint: list = []
-        self.last_base_ok: list[bool] = []
+        hybrid_parts(self, kn, margin_db)
+        self.last_alpha: list[float] = []  # per image: the analog layer's power share
 
     def at(self, kn) -> SuperposedCodec:
         return SuperposedCodec(kn, self.margin_db)
@@ -110,21 +99,14 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
         return n_free * mcs.bits // LDPC_N * LDPC_N // mcs.bits
 
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
-        from .fill import smooth_fill, textured_fill
-        from .softcast import known_hole
-
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
-        masks = [None] * img.shape[0] if mask is None else np.broadcast_to(mask, (img.shape[0], *shape))
         out = np.zeros((img.shape[0], n), np.complex64)
         self.last_side, self.last_alpha = [], []
-        for b, im in enumerate(np.asarray(img, np.float32)):
-            im = im.transpose(1, 2, 0)
-            if masks[b] is not None and masks[b].any():  # fill what the receivers will know as the hole
-                im = (textured_fill if seal_key is not None else smooth_fill)(im, known_hole(masks[b]))
+        for b, im, m in filled_inputs(img, mask, seal_key):
             best = None
             for idx in candidates(snr_db, self.margin_db):
-                sent = self._encode_one(im, n, idx, snr_db, masks[b], seal_key, None if hints is None else hints[b], b)
+                sent = self._encode_one(im, n, idx, snr_db, m, seal_key, None if hints is None else hints[b], b)
                 if best is None or sent[0] < best[0]:
                     best = sent
             _, out[b], side, alpha = best
