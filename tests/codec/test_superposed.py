@@ -102,3 +102,11 @@ def test_the_mask_is_sealed_as_softcast_seals_it(photo):
 def test_registry_and_margin():
     assert make_codec("superposed", "1/12", margin_db=2.0).at("1/6").margin_db == 2.0
     assert make_codec("superposed").margin_db == 5.0
+
+
+def test_an_image_too_small_is_one_clear_error():
+    from privsem.errors import PrivsemError
+
+    tiny = np.full((1, 3, 40, 48), 0.5, np.float32)
+    with pytest.raises(PrivsemError, match="too few"):
+        SuperposedCodec("1/24").encode(tiny, 10.0)
