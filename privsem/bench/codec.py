@@ -161,8 +161,8 @@ def default_codec(rows: list[dict], margin_db: float | None = None) -> tuple[str
     """The code ``--codec`` should default to: the highest mean PSNR over ``rows`` (every
     channel, SNR and k/n point, each code built for the SNR it runs at, and the
     mismatch run, every code built for one SNR), among what a link can send
-    (``auto``, ``softcast``, ``hda``, ``jscc``, and ``digital`` with AVIF, the image codec a
-    receiver assumes); auto and hda at base-layer margin ``margin_db`` (default
+    (``auto``, ``softcast``, ``hda``, ``superposed``, ``jscc``, and ``digital`` with AVIF,
+    the image codec a receiver assumes); the hybrids at margin ``margin_db`` (default
     :data:`~privsem.codec.hda.MARGIN_DB`)."""
     from ..codec.hda import MARGIN_DB
 
