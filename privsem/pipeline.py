@@ -212,8 +212,7 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     if getattr(codec, "uses_side", False) and not codec.last_ok[0]:
         import warnings
 
-        what = {"softcast": "metadata", "hda": "base layer or metadata",
-                "superposed": "digital layer or metadata"}.get(codec.name, "payload")
+        what = getattr(codec, "checked_parts", "payload")
         warnings.warn(f"message {h.msg_id}: the {codec.name} {what} failed its CRC; what could not be decoded is "
                       "mid-grey", stacklevel=2)
     t1 = time.perf_counter()

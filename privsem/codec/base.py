@@ -30,6 +30,7 @@ class Codec:
     """
 
     name = "codec"
+    checked_parts = "payload"  # what a receiver's failed CRC lost, for its warning
 
     def n_symbols(self, shape: tuple[int, int]) -> int:  # pragma: no cover
         raise NotImplementedError

@@ -111,6 +111,7 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
     """
 
     name = "hda"
+    checked_parts = "base layer or metadata"
     uses_side = True
     decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True
@@ -141,13 +142,11 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
         base_pos, analog_pos = spread_positions(n, n_d)
         out = np.zeros((img.shape[0], n), np.complex64)
         self.last_side, self.last_outcome = [], []
-        masks = []
         for b, im, m in filled_inputs(img, mask, seal_key):
-            masks.append(m)
             out[b, base_pos], f = self.digital.encode_one(im, n_d, mcs, seed=b)
             base = decompress(f.data, IMAGE_CODEC, shape) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
-            out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, snr_db, masks[b], fill=False,
+            out[b, analog_pos], side = self.analog.encode_one(residual, n - n_d, snr_db, m, fill=False,
                                                               seal_key=seal_key, meta_low=low,
                                                               hint=None if hints is None else hints[b])
             if side & 0x7F > MAX_META_CW:

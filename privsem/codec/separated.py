@@ -254,7 +254,6 @@ class SeparatedCodec(ChannelUseBudget, Codec):
         except PrivsemError:
             return None
 
-
     @staticmethod
     def decode_bytes(y: np.ndarray, no: np.ndarray, mcs: MCS) -> bytes | None:
         """:meth:`symbols` undone: complex ``(n,)`` equalized symbols and their noise

@@ -324,6 +324,7 @@ class SoftCastCodec(ChannelUseBudget, MaskedLinearCode):
     """
 
     name = "softcast"
+    checked_parts = "metadata"
     uses_side = True  # the frame header's mcs byte carries the metadata's code
     decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True  # encode(mask=...) sends the removed region; decode returns it in last_mask

@@ -84,6 +84,7 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
     """
 
     name = "superposed"
+    checked_parts = "digital layer or metadata"
     uses_side = True
     decodes_zf = True
     sends_mask = True
@@ -177,12 +178,11 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
         if meta is None or meta[-1] is None:
             return None, None, False, None, False
         hole, sealed, hint, alpha = meta[4], meta[5], meta[6], meta[-1] / 255
+        if not 0 < alpha < 1:  # no analog layer: the digital one at full power
+            alpha = 0.0
         under = lay.analog_pos[:self.digital_symbols(y.size - lay.meta_pos.size, mcs)]
         closed = bool(sealed and hole is None)
-        if not 0 < alpha < 1:  # no analog layer: the digital one at full power
-            data = self.digital.decode_bytes(y[under], no[under], mcs)
-        else:
-            data = self.digital.decode_bytes(y[under] / np.sqrt(1 - alpha), (alpha + no[under]) / (1 - alpha), mcs)
+        data = self.digital.decode_bytes(y[under] / np.sqrt(1 - alpha), (alpha + no[under]) / (1 - alpha), mcs)
         base = None
         if data is not None:
             try:
@@ -191,7 +191,7 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
                 data = None
         if data is None:
             return None, hole, closed, hint, False
-        if not 0 < alpha < 1:
+        if alpha == 0:
             return base, hole, closed, hint, True
         d = self.digital.symbols(data, under.size, mcs)
         y2, no2 = np.array(y, np.complex128), np.array(no, np.float64)

@@ -47,14 +47,9 @@ def _ldpc(k: int, n: int):
     from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
     enc = LDPC5GEncoder(k, n, precision="single", device="cpu")
-    return enc, LDPC5GDecoder(enc, hard_out=True, num_iter=20, precision="single", device="cpu")
-
-
-@functools.lru_cache(maxsize=8)
-def _short_decoder(k: int, n: int, num_iter: int):
-    from sionna.phy.fec.ldpc import LDPC5GDecoder
-
-    return LDPC5GDecoder(_ldpc(k, n)[0], hard_out=True, num_iter=num_iter, precision="single", device="cpu")
+    # one decoder per code: the iterations are given per call, and it returns its messages
+    # so that a CRC-checked decode can resume them (ldpc_decode_checked)
+    return enc, LDPC5GDecoder(enc, hard_out=True, num_iter=20, return_state=True, precision="single", device="cpu")
 
 
 def mcs_params(mcs: int) -> tuple[int, int, int]:
@@ -94,8 +89,8 @@ def ldpc_encode(bits: np.ndarray, k: int, n: int) -> np.ndarray:
 def ldpc_decode(llr: np.ndarray, k: int, n: int, num_iter: int = 20) -> np.ndarray:
     """LLRs float32 ``(c, n)`` (Sionna's sign convention) → hard info bits uint8 ``(c, k)``
     after ``num_iter`` belief-propagation iterations."""
-    dec = _ldpc(k, n)[1] if num_iter == 20 else _short_decoder(k, n, num_iter)
-    return dec(torch.from_numpy(np.ascontiguousarray(llr, np.float32))).numpy().astype(np.uint8)
+    bits, _ = _ldpc(k, n)[1](torch.from_numpy(np.ascontiguousarray(llr, np.float32)), num_iter=num_iter)
+    return bits.numpy().astype(np.uint8)
 
 
 #: BP iterations after which a CRC-checked decoder looks at its output; it stops at the
@@ -104,21 +99,13 @@ def ldpc_decode(llr: np.ndarray, k: int, n: int, num_iter: int = 20) -> np.ndarr
 CHECK_AFTER = (3, 4, 5, 7, 10, 14, 20)
 
 
-@functools.lru_cache(maxsize=8)
-def _resumable_decoder(k: int, n: int):
-    from sionna.phy.fec.ldpc import LDPC5GDecoder
-
-    return LDPC5GDecoder(_ldpc(k, n)[0], hard_out=True, num_iter=20, return_state=True, precision="single",
-                         device="cpu")
-
-
 def ldpc_decode_checked(llr: np.ndarray, k: int, n: int, check: Callable[[np.ndarray], T | None]) -> T | None:
     """CRC-aided early stopping: ``check(bits)`` on the hard info bits uint8 ``(c·k,)``
     after each stage of :data:`CHECK_AFTER`; its first non-None answer, or None if
     even 20 iterations do not check out. Well above its threshold a code needs 3
     iterations, 5 dB above it about 4–8, near it up to 20 (the puncturing of 5G's first
     two systematic columns costs the first few); a stage costs one CRC."""
-    dec = _resumable_decoder(k, n)
+    dec = _ldpc(k, n)[1]
     x = torch.from_numpy(np.ascontiguousarray(llr, np.float32))
     state, done = None, 0
     for upto in CHECK_AFTER:
