@@ -205,7 +205,7 @@ def receive_image(msg: Message, codec, recovery, role: str, db=None, text_encode
     snr_db = float(np.clip(np.mean(good), *getattr(codec, "snr_range", (-10.0, 40.0))))
     codec.rate_of(values.size, shape)  # the k/n the sender chose; refuses sizes that fit none
     side = (h.mcs,) if getattr(codec, "uses_side", False) else ()  # the codec's header byte
-    # softcast and hda: Bob's key opens a sealed mask; Eve has none
+    # the codes that send the mask (softcast, hda, superposed): Bob's key opens it when sealed; Eve has none
     sends_mask = getattr(codec, "sends_mask", False)
     seal = {"seal_key": db.key if db is not None else None} if sends_mask else {}
     a_hat = codec.decode(values[None], snr_db, shape, *side, **seal, **noise)[0].transpose(1, 2, 0)
