@@ -75,14 +75,17 @@ def jscc_row(view, images, channel, snr, kn, seed) -> dict:
 
 
 def _softcast_pass(codec, images, channel: str, snr: float, design_snr: float, seed: int):
-    """(PSNR, SSIM) per image, the number not wholly decoded (metadata or base layer
-    lost) and, for ``auto``, how many images it sent with the hybrid (else {})."""
-    q, lost, hybrid = [], 0, 0
+    """(PSNR, SSIM) per image, the number not wholly decoded (metadata or digital part
+    lost) and, for ``auto``, how many images it sent with each hybrid (else {})."""
+    from ..codec.auto import HYBRIDS
+
+    q, lost, chosen = [], 0, []
     for i, img in enumerate(images):
         q.append(_quality(img, send_zf(codec, img, channel, snr, seed + i, design_snr)))
         lost += not codec.last_ok[0]
-        hybrid += getattr(codec, "last_choice", [None])[0] == "hda"
-    return q, lost, ({"chose_hda": f"{hybrid}/{len(images)}"} if hasattr(codec, "last_choice") else {})
+        chosen += getattr(codec, "last_choice", [])[:1]
+    picks = {f"chose_{h}": f"{chosen.count(h)}/{len(images)}" for h in HYBRIDS} if hasattr(codec, "last_choice") else {}
+    return q, lost, picks
 
 
 def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | None = None,
@@ -100,7 +103,9 @@ def linear_row(name: str, images, channel, snr, kn, seed, design_snr: float | No
     if name != "softcast":
         extra["margin_db"] = MARGIN_DB if margin_db is None else margin_db
     try:
-        q, lost, picks = _softcast_pass(make_codec(name, kn, margin_db=margin_db), images, channel, snr, design, seed)
+        # no CSIT: the sender knows the fade's law (a new fade every 256 samples), not the fade
+        codec = make_codec(name, kn, margin_db=margin_db, fading="block" if channel == "rayleigh" else None)
+        q, lost, picks = _softcast_pass(codec, images, channel, snr, design, seed)
     except PrivsemError as e:
         return {"codec": name, "channel": channel, "snr_db": snr, "kn": kn, "psnr": None, "ssim": None,
                 "cannot_serve": str(e), **extra}

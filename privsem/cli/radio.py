@@ -29,8 +29,9 @@ from .options import device_option, gui_options, margin_option, recovery_options
 @click.option("--kn", default=None, help="Bandwidth ratio k/n (the committed JSCC: 1/6, 1/12, 1/24) [1/6].")
 @click.option("--open-mask", is_flag=True, help="softcast/hda: the removed region's mask in the clear (default: sealed).")
 @click.option("--fading", is_flag=True,
-              help="auto: the link fades slowly (moving radios, no line of sight): choose the code for Rayleigh "
-                   "fading around --design-snr instead of AWGN (mostly softcast, which has no cliff).")
+              help="auto/superposed: the link fades slowly (moving radios, no line of sight): choose the code, "
+                   "and the superposed code its digital layer, for Rayleigh fading around --design-snr instead of "
+                   "AWGN (robust digital parts, or softcast, which has no cliff).")
 @margin_option
 @click.option("--radio", default=None, help="Radio profile (sdr/*.yaml name or a YAML path): transmit over it.")
 @click.option("--gain", type=float, default=None, help="TX gain in dB (radio; default: the profile's).")

@@ -1,24 +1,25 @@
-"""``--codec auto``: per image, the linear code or the hybrid, whichever the sender
-expects to be better on the link it is built for.
+"""``--codec auto``: per image, the linear code or one of the two hybrids, whichever the
+sender expects to be best on the link it is built for.
 
-The sender encodes the image both ways and compares the PSNR each is expected to
-deliver (:mod:`.outcome`), which it can compute without sending anything: every
-transform is orthonormal, the hybrid's sender decodes its own base layer, and the LMMSE
-error of each analog coefficient follows from its gain, its prior and the noise (on the
-held-out photos the AWGN prediction is within 0.3 dB of what arrives, docs/codec.md).
-Over AWGN the comparison is at the design SNR. Built for a fading link
-(``fading=True``: Rayleigh block fading, the sender blind to the fade) it is the mean
-PSNR over the fade's distribution around the design SNR, where a fade below the base
-layer's threshold leaves the hybrid only its residual on mid-grey: there the hybrid
-wins only at low SNR, where softcast's metadata is at risk too. The hybrid is chosen
-only when it is expected to be :data:`CHOICE_MARGIN_DB` better: softcast's learned refinement
-(up to +0.45 dB) is not in the model, and softcast has no cliff where the hybrid's base
-layer has one. Typically the hybrid wins on smooth pictures and at low SNR, where a
-digital compressor's efficiency matters, and softcast on detailed pictures and from
-about 15 dB up, where the analog code keeps adding detail.
+The sender encodes the image each way and compares the PSNR each is expected to deliver
+(:mod:`.outcome`), which it can compute without sending anything: every transform is
+orthonormal, a hybrid's sender decodes its own digital part, and the LMMSE error of each
+analog coefficient follows from its gain, its prior and the noise (on the held-out
+photos the AWGN prediction is within 0.3 dB of what arrives, docs/codec.md). Over AWGN
+the comparison is at the design SNR. Built for a fading link (Rayleigh, the sender blind
+to the fade; ``fading=True`` or ``"slow"``: one fade per message, ``"block"``: many) it is
+the PSNR expected over the fade's distribution around the design SNR, where a digital
+part that fails leaves hda only its residual on mid-grey and the superposed code nothing (the superposed
+code then also chooses its MCS and power share for the fade, :meth:`.superposed.SuperposedCodec.plan`).
+A hybrid is chosen only when it is expected to be :data:`CHOICE_MARGIN_DB` better than
+softcast: softcast's learned refinement (up to +0.45 dB) is not in the model, and
+softcast has no cliff where the hybrids' digital parts have one. Typically the hybrids
+win on smooth pictures and where a digital compressor's efficiency matters; the
+superposed one from about 10 dB up over AWGN, hda at low SNR.
 
-The choice is the frame header's codec id (``softcast`` or ``hda``), so Bob and Eve
-decode by the header as for any codec; ``auto`` itself never appears in a header.
+The choice is the frame header's codec id (``softcast``, ``hda`` or ``superposed``), so
+Bob and Eve decode by the header as for any codec; ``auto`` itself never appears in a
+header.
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ import numpy as np
 
 from ..errors import PrivsemError
 from .base import Codec, parse_kn
-from .outcome import expected_psnr
+from .outcome import expected_psnr, fading_kind
 from .separated import ChannelUseBudget
 
-CHOICE_MARGIN_DB = 0.5  # the hybrid must be expected this much better (dB) to be chosen
+CHOICE_MARGIN_DB = 0.5  # a hybrid must be expected this much better (dB) than softcast to be chosen
+HYBRIDS = ("hda", "superposed")
 
 
 class AutoCodec(ChannelUseBudget, Codec):
-    """softcast or hda per image, with their interface (``encode(img, snr_db,
+    """softcast, hda or superposed per image, with their interface (``encode(img, snr_db,
     mask=None, seal_key=None)``; see :class:`~privsem.codec.softcast.SoftCastCodec`).
 
     After ``encode``, ``name`` is the code chosen for the last image (what the frame
@@ -48,24 +50,28 @@ class AutoCodec(ChannelUseBudget, Codec):
 
     Args:
         kn: bandwidth ratio.
-        fading: compare the codes over Rayleigh block fading (mean SNR = the design SNR)
-            instead of AWGN.
-        margin_db: the hybrid's base-layer margin (:class:`~privsem.codec.hda.HybridCodec`).
+        fading: compare the codes over Rayleigh fading (mean SNR = the design SNR) instead
+            of AWGN: True or ``"slow"`` (one fade per message), ``"block"`` (many;
+            :func:`~privsem.codec.outcome.fading_kind`).
+        margin_db: the hybrids' digital-part margin (:class:`~privsem.codec.hda.HybridCodec`,
+            :class:`~privsem.codec.superposed.SuperposedCodec`).
     """
 
     uses_side = True
     decodes_zf = True
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", fading: bool = False, margin_db: float | None = None) -> None:
+    def __init__(self, kn: str | Fraction = "1/6", fading: bool | str = False, margin_db: float | None = None) -> None:
         from .hda import HybridCodec
         from .softcast import SoftCastCodec
+        from .superposed import SuperposedCodec
 
         self.kn = parse_kn(kn)
-        self.fading = bool(fading)
+        self.fading = fading_kind(fading)
         hybrid = HybridCodec(self.kn, margin_db)
         self.margin_db = hybrid.margin_db
-        self.members = {"softcast": SoftCastCodec(self.kn), "hda": hybrid}
+        self.members = {"softcast": SoftCastCodec(self.kn), "hda": hybrid,
+                        "superposed": SuperposedCodec(self.kn, self.margin_db, self.fading)}
         self.name = "softcast"
         self.last_choice: list[str] = []
         self.last_side: list[int] = []
@@ -81,8 +87,8 @@ class AutoCodec(ChannelUseBudget, Codec):
     def encode(self, img: np.ndarray, snr_db: float, mask: np.ndarray | None = None,
                seal_key: bytes | None = None, hints=None) -> np.ndarray:
         """float32 ``(B, 3, H, W)`` in [0, 1] → complex64 ``(B, n)``, each image by the
-        code it is expected to do better with at ``snr_db`` (softcast alone where the
-        hybrid cannot serve the size and k/n)."""
+        code it is expected to do best with at ``snr_db`` (softcast alone where no
+        hybrid can serve the size and k/n)."""
         B = img.shape[0]
         masks = [None] * B if mask is None else np.broadcast_to(mask, (B, *img.shape[-2:]))
         out = np.zeros((B, self.n_symbols(tuple(img.shape[-2:]))), np.complex64)
@@ -100,7 +106,8 @@ class AutoCodec(ChannelUseBudget, Codec):
                     continue  # e.g. too few symbols for the hybrid's two parts: softcast alone
                 sides[name] = codec.last_side[0]
                 dbs[name] = round(expected_psnr(codec.last_outcome[0], snr_db, self.fading), 2)
-            pick = "hda" if "hda" in dbs and dbs["hda"] >= dbs["softcast"] + CHOICE_MARGIN_DB else "softcast"
+            hybrid = max((h for h in HYBRIDS if h in dbs), key=dbs.get, default=None)
+            pick = hybrid if hybrid and dbs[hybrid] >= dbs["softcast"] + CHOICE_MARGIN_DB else "softcast"
             out[b] = sent[pick]
             self.last_choice.append(pick)
             self.last_side.append(sides[pick])

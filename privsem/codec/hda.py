@@ -155,7 +155,7 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
             self.last_outcome.append(HybridOutcome(  # the residual's error is the image's
                 self.analog.error, MCS_THRESHOLD_DB["qpsk-1/4" if low else "qpsk-1/2"], MCS_THRESHOLD_DB[mcs.name],
                 base_mse=float(np.mean((im - base) ** 2)), offset_mse=float(np.mean((base - 0.5) ** 2)),
-                grey_mse=float(np.mean((im - 0.5) ** 2))))
+                grey_mse=float(np.mean((im - 0.5) ** 2)), base_bits=mcs.bits))
         return out
 
     def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:

@@ -80,11 +80,24 @@ def decompress(data: bytes, fmt: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 _FITS: OrderedDict = OrderedDict()  # benchmarks ask for the same budget many times
+# encodings by (picture, quality, scale): searches for different budgets (auto's codes,
+# the superposed code's MCSs) share their first probes
+_ENCODED: OrderedDict = OrderedDict()
 
 
 def forget_fits() -> None:
-    """Empty :func:`fit`'s cache (a timing of a new picture must search again)."""
+    """Empty :func:`fit`'s caches (a timing of a new picture must search again)."""
     _FITS.clear()
+    _ENCODED.clear()
+
+
+def _compress_cached(img: np.ndarray, key: tuple, fmt: str, quality: int, scale: int) -> bytes:
+    k = (*key, quality, scale)
+    if k not in _ENCODED:
+        _ENCODED[k] = compress(img, fmt, quality, scale)
+        if len(_ENCODED) > 256:
+            _ENCODED.popitem(last=False)
+    return _ENCODED[k]
 
 
 def fit(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
@@ -92,21 +105,21 @@ def fit(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
     lowest quality at quarter resolution is larger."""
     key = (hashlib.sha1(np.ascontiguousarray(img).tobytes()).hexdigest(), img.shape, fmt, int(max_bytes))
     if key not in _FITS:
-        _FITS[key] = _search(img, fmt, max_bytes)
+        _FITS[key] = _search(img, fmt, max_bytes, key[:3])
         if len(_FITS) > 512:
             _FITS.popitem(last=False)
     return _FITS[key]
 
 
-def _search(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
+def _search(img: np.ndarray, fmt: str, max_bytes: int, key: tuple) -> Fit | None:
     best: Fit | None = None
     for scale in SCALES:
         if min(img.shape[:2]) // scale < 8:
             break
-        smallest = compress(img, fmt, 0, scale)
+        smallest = _compress_cached(img, key, fmt, 0, scale)
         if len(smallest) > max_bytes:
             continue
-        q, data = _largest_quality(img, fmt, scale, max_bytes, smallest)
+        q, data = _largest_quality(img, key, fmt, scale, max_bytes, smallest)
         cand = Fit(data, q, scale, psnr(img, decompress(data, fmt, img.shape[:2])))
         if best is None or cand.psnr > best.psnr:
             best = cand
@@ -117,7 +130,8 @@ def _search(img: np.ndarray, fmt: str, max_bytes: int) -> Fit | None:
     return best
 
 
-def _largest_quality(img: np.ndarray, fmt: str, scale: int, max_bytes: int, smallest: bytes) -> tuple[int, bytes]:
+def _largest_quality(img: np.ndarray, key: tuple, fmt: str, scale: int, max_bytes: int,
+                     smallest: bytes) -> tuple[int, bytes]:
     """The largest quality whose encoding fits ``max_bytes`` (quality 0's encoding
     ``smallest`` fits) and its bytes. Size grows with quality, nearly log-linearly: the
     next quality tried interpolates log-size between the bracket's ends (the same answer
@@ -131,7 +145,7 @@ def _largest_quality(img: np.ndarray, fmt: str, scale: int, max_bytes: int, smal
             t = (math.log(max_bytes) - math.log(lo_size)) / (math.log(hi_size) - math.log(lo_size))
             q = round(lo + t * (hi - lo))
         q = min(hi - 1, max(lo + 1, q))
-        data = compress(img, fmt, q, scale)
+        data = _compress_cached(img, key, fmt, q, scale)
         if len(data) <= max_bytes:
             lo, lo_size, lo_data = q, len(data), data
         else:

@@ -17,12 +17,13 @@ DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the
 
 
 def make_codec(name: str, kn: str | None = None, path: str | Path | None = None, device=None,
-               fading: bool = False, margin_db: float | None = None):
+               fading: bool | str = False, margin_db: float | None = None):
     """The codec ``name`` at bandwidth ratio ``kn`` (default 1/6). ``path``: the user's
     JSCC weights (``jscc`` only). ``device``: where the JSCC's networks run (default
     CPU); auto, softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
-    ``fading``: the link fades slowly (one Rayleigh fade per message, unknown to the
-    sender): auto chooses its code for that instead of AWGN; other codes ignore it.
+    ``fading``: the link fades (Rayleigh, unknown to the sender; True or ``"slow"``: one
+    fade per message, ``"block"``: many): auto and superposed choose for that instead of
+    AWGN; other codes ignore it.
     ``margin_db``: hda's and auto's base-layer margin below the design SNR (default
     :data:`~privsem.codec.hda.MARGIN_DB`); other codes ignore it.
 
@@ -47,7 +48,7 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
     if name == "superposed":
         from .superposed import SuperposedCodec
 
-        return SuperposedCodec(kn or "1/6", margin_db)
+        return SuperposedCodec(kn or "1/6", margin_db, fading)
     if name == "auto":
         from .auto import AutoCodec
 

@@ -35,6 +35,14 @@ import numpy as np
 from ..errors import PrivsemError
 from .base import MaskedLinearCode
 from .hda import IMAGE_CODEC, MAX_META_CW, filled_inputs, hybrid_parts
+from .outcome import (
+    SuperposedOutcome,
+    decodes,
+    expected_psnr,
+    fading_kind,
+    layer_sinr_db,
+    rayleigh_snrs,
+)
 from .separated import (
     LDPC_N,
     MCS_THRESHOLD_DB,
@@ -48,6 +56,9 @@ from .separated import (
 LAYER_MCS = ("qpsk-1/4", "qpsk-1/2", "qpsk-3/4", "16qam-1/2", "16qam-2/3", "16qam-3/4", "64qam-2/3", "64qam-3/4")
 SINR_MARGIN_DB = 1.0  # the digital layer's SINR above its MCS's threshold (2 % codeword errors) at the margin
 CANDIDATES = 3  # the sender predicts the outcome of the most efficient few MCSs that fit, keeps the best
+# Built for a slowly fading link the sender also tries the shares and MCSs that keep this much
+# more margin (dB): a Rayleigh fade is below −4 / −8 / −12 dB with probability 33 / 15 / 6 %.
+FADING_EXTRA_MARGINS_DB = (4.0, 8.0, 12.0)
 
 
 def layer_share(design_snr_db: float, mcs_name: str, margin_db: float) -> float:
@@ -59,6 +70,25 @@ def layer_share(design_snr_db: float, mcs_name: str, margin_db: float) -> float:
     t = 10.0 ** ((MCS_THRESHOLD_DB[mcs_name] + SINR_MARGIN_DB) / 10.0)
     alpha = (s - t) / (s * (1.0 + t))
     return float(np.floor(np.clip(alpha, 0.0, 0.5) * 255) / 255)
+
+
+def block_share(fades_db: np.ndarray, mcs_name: str) -> float | None:
+    """The largest analog share ``α`` (a multiple of 1/255, at most 0.5) with which the
+    digital layer at ``mcs_name`` decodes over the equally likely receive SNRs
+    ``fades_db`` (block fading; :func:`~privsem.codec.outcome.decodes`); None if it does
+    not decode even alone."""
+    mcs = mcs_by_name(mcs_name)
+
+    def ok(k):
+        return decodes(MCS_THRESHOLD_DB[mcs_name], mcs.bits, layer_sinr_db(fades_db, k / 255))
+
+    if not ok(0):
+        return None
+    lo, hi = 0, 128  # ok(lo), and hi beyond the largest share tried
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo / 255
 
 
 def candidates(design_snr_db: float, margin_db: float) -> list[int]:
@@ -81,6 +111,10 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
         margin_db: how far (dB) below the design SNR the digital layer must still
             decode (default :data:`~privsem.codec.hda.MARGIN_DB`, also for None); the
             larger, the less power is left for the analog layer.
+        fading: the link fades (Rayleigh, unknown to the sender; True or ``"slow"``: one
+            fade per message, ``"block"``: many, :func:`~privsem.codec.outcome.fading_kind`):
+            choose the MCS and share for the PSNR expected over the fade's distribution
+            (:meth:`plan`) instead of for AWGN at the design SNR.
     """
 
     name = "superposed"
@@ -89,45 +123,78 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
     decodes_zf = True
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None) -> None:
+    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None, fading: bool = False) -> None:
         hybrid_parts(self, kn, margin_db)
+        self.fading = fading_kind(fading)
         self.last_alpha: list[float] = []  # per image: the analog layer's power share
+        self.last_outcome: list[SuperposedOutcome] = []  # per image: the error at any receive SNR (.outcome)
 
     def at(self, kn) -> SuperposedCodec:
-        return SuperposedCodec(kn, self.margin_db)
+        return SuperposedCodec(kn, self.margin_db, self.fading)
 
     @staticmethod
     def digital_symbols(n_free: int, mcs) -> int:
         """Symbols of the digital layer: its whole LDPC codewords in ``n_free``."""
         return n_free * mcs.bits // LDPC_N * LDPC_N // mcs.bits
 
+    def plan(self, snr_db: float) -> list[tuple[int, list[float]]]:
+        """What the sender tries at design SNR ``snr_db``: (index in :data:`LAYER_MCS`,
+        the analog shares ``α`` to try with it). Over AWGN the :data:`CANDIDATES` most
+        efficient MCSs with the share that leaves each its margin. Built for block
+        fading, the same with the fade's law: the MCSs whose layer still decodes at a
+        mean SNR ``margin_db`` below the design's, by the mutual-information model
+        (:func:`~privsem.codec.outcome.decodes`), each with the largest share that leaves
+        it so. Built for slow fading, also the shares and MCSs at
+        :data:`FADING_EXTRA_MARGINS_DB` more margin, and each MCS alone (α = 0): the PSNR
+        expected over the fade decides (:mod:`.outcome`)."""
+        if self.fading == "block":
+            fades = rayleigh_snrs(snr_db - self.margin_db)
+            ok = [i for i, m in enumerate(LAYER_MCS) if block_share(fades, m) is not None]
+            ok.sort(key=lambda i: -mcs_by_name(LAYER_MCS[i]).efficiency)
+            return [(i, [block_share(fades, LAYER_MCS[i]) or 0.0]) for i in ok[:CANDIDATES] or [0]]
+        margins = [self.margin_db] + ([self.margin_db + d for d in FADING_EXTRA_MARGINS_DB] if self.fading else [])
+        shares: dict[int, set[float]] = {}
+        for m in margins:
+            for idx in candidates(snr_db, m):
+                shares.setdefault(idx, set()).add(layer_share(snr_db, LAYER_MCS[idx], m))
+                if self.fading:
+                    shares[idx].add(0.0)
+        return [(idx, sorted(a, reverse=True)) for idx, a in shares.items()]
+
     def _encode(self, img, snr_db, mask, seal_key, hints=None) -> np.ndarray:
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
         out = np.zeros((img.shape[0], n), np.complex64)
-        self.last_side, self.last_alpha = [], []
+        self.last_side, self.last_alpha, self.last_outcome = [], [], []
+        plan = self.plan(snr_db)
         for b, im, m in filled_inputs(img, mask, seal_key):
-            best = None
-            for idx in candidates(snr_db, self.margin_db):
-                sent = self._encode_one(im, n, idx, snr_db, m, seal_key, None if hints is None else hints[b], b)
-                if best is None or sent[0] < best[0]:
-                    best = sent
-            _, out[b], side, alpha = best
+            best, best_db = None, -np.inf
+            for idx, alphas in plan:
+                for sent in self._encode_mcs(im, n, idx, alphas, snr_db, m, seal_key,
+                                             None if hints is None else hints[b], b):
+                    db = expected_psnr(sent[0], snr_db, self.fading)
+                    if db > best_db:
+                        best, best_db = sent, db
+            outcome, out[b], side, alpha = best
             self.last_side.append(side)
             self.last_alpha.append(alpha)
+            self.last_outcome.append(outcome)
         return out
 
-    def _encode_one(self, im, n, idx, snr_db, mask, seal_key, hint, seed):
-        """(expected MSE at the design SNR, symbols, header byte, α) with MCS ``idx``."""
+    def _encode_mcs(self, im, n, idx, alphas, snr_db, mask, seal_key, hint, seed):
+        """[(:class:`~privsem.codec.outcome.SuperposedOutcome`, symbols, header byte, α)]
+        for MCS ``idx`` and each share in ``alphas`` (the digital layer encoded once)."""
         from .imagecodec import decompress
 
         mcs = mcs_by_name(LAYER_MCS[idx])
-        alpha = layer_share(snr_db, mcs.name, self.margin_db)
-        layer = round(alpha * 255)
-        analog_db = snr_db + 10 * np.log10(max(alpha, 1 / 255))  # the analog layer's SNR after the subtraction
+
+        def analog(residual, alpha, min_meta_cw=1):
+            analog_db = snr_db + 10 * np.log10(max(alpha, 1 / 255))  # the analog layer's SNR after the subtraction
+            return self.analog.encode_one(residual, n, analog_db, mask, fill=False, seal_key=seal_key,
+                                          meta_low=True, hint=hint, layer=round(alpha * 255), min_meta_cw=min_meta_cw)
+
         # the residual's metadata is about the picture's: start from that (each wrong guess costs an AVIF search)
-        _, side = self.analog.encode_one((im - 0.5).transpose(2, 0, 1).astype(np.float64), n, analog_db, mask,
-                                         fill=False, seal_key=seal_key, meta_low=True, hint=hint, layer=layer)
+        _, side = analog((im - 0.5).transpose(2, 0, 1).astype(np.float64), alphas[0])
         meta_cw = side & 0x7F
         for _ in range(MAX_META_CW):  # the layout needs the metadata's size, which needs the residual
             n_d = self.digital_symbols(n - meta_cw * LDPC_N // 2, mcs)
@@ -138,19 +205,26 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
             d, f = self.digital.encode_one(im, n_d, mcs, seed=seed)
             base = decompress(f.data, IMAGE_CODEC, im.shape[:2]) if f is not None else np.full_like(im, 0.5)
             residual = (im - base).transpose(2, 0, 1).astype(np.float64)
-            a, side = self.analog.encode_one(residual, n, analog_db, mask, fill=False, seal_key=seal_key,
-                                             meta_low=True, hint=hint, layer=layer, min_meta_cw=meta_cw)
+            a, side = analog(residual, alphas[0], meta_cw)
             if side & 0x7F == meta_cw:
                 break
             meta_cw = side & 0x7F
         if meta_cw > MAX_META_CW:
             raise PrivsemError(f"superposed metadata needs {meta_cw} codewords, the header holds {MAX_META_CW}")
-        lay = self.analog.layout(im.shape[:2], 0x80 | meta_cw, n)
-        x = a.copy()
-        under = lay.analog_pos[:n_d]
-        x[under] = np.sqrt(1 - alpha) * d + np.sqrt(alpha) * a[under]
-        mse = float(self.analog.error.mse(analog_db)) if alpha > 0 else float(np.mean((im - base) ** 2))
-        return mse, x, idx << 5 | meta_cw, alpha
+        under = self.analog.layout(im.shape[:2], 0x80 | meta_cw, n).analog_pos[:n_d]
+        base_mse, grey_mse = float(np.mean((im - base) ** 2)), float(np.mean((im - 0.5) ** 2))
+        sent = []
+        for i, alpha in enumerate(alphas):
+            if i:
+                a, side = analog(residual, alpha, meta_cw)
+                if side & 0x7F != meta_cw:
+                    continue  # another layout: not worth another AVIF search
+            x = a.copy()
+            x[under] = np.sqrt(1 - alpha) * d + np.sqrt(alpha) * a[under]
+            outcome = SuperposedOutcome(self.analog.error, alpha, MCS_THRESHOLD_DB["qpsk-1/4"],
+                                        MCS_THRESHOLD_DB[mcs.name], base_mse, grey_mse, mcs.bits)
+            sent.append((outcome, x, idx << 5 | meta_cw, alpha))
+        return sent
 
     def _decode(self, y, snr_db, shape, side, no, seal_key) -> np.ndarray:
         out = np.full((y.shape[0], 3, *shape), 0.5, np.float32)

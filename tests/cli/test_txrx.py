@@ -40,16 +40,19 @@ def iq(example_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("iq") / "chelsea.sigmf-data"
     p = privsem("tx", scenes / "chelsea.png", "--db", db, "--iq", path, "--freq", 2.45e9)
     assert p.returncode == 0, p.stderr
-    assert "4 frames" in p.stdout and "codec hda;" in p.stdout  # auto at 10 dB over AWGN: the hybrid
+    assert "4 frames" in p.stdout and "codec superposed;" in p.stdout  # auto at 10 dB over AWGN: a hybrid
     return path
 
 
-def test_tx_for_a_fading_link_sends_softcast(example_db, tmp_path, capsys):
-    """The same picture and design SNR: built for a link that fades, auto weighs in the
-    fades that would take the hybrid's base layer and sends softcast."""
+def test_tx_for_a_fading_link_chooses_for_the_fades(example_db, tmp_path, capsys):
+    """The same picture and design SNR (5 dB): over AWGN auto sends the hda hybrid; built
+    for a link that fades slowly it weighs in the fades that would take hda's base layer
+    and sends the superposed code, its digital layer chosen to survive them."""
     db, scenes = example_db
-    assert main(["tx", str(scenes / "chelsea.png"), "--db", str(db), "--iq", str(tmp_path / "f"), "--fading"]) == 0
-    assert "codec softcast;" in capsys.readouterr().out
+    for flag, code in (([], "hda"), (["--fading"], "superposed")):
+        assert main(["tx", str(scenes / "chelsea.png"), "--db", str(db), "--iq", str(tmp_path / f"f{len(flag)}"),
+                     "--design-snr", "5", *flag]) == 0
+        assert f"codec {code};" in capsys.readouterr().out
 
 
 def test_sigmf_bob_and_eve(iq, example_db, tmp_path):

@@ -46,18 +46,19 @@ def test_the_senders_error_model_predicts_what_arrives(photos, snr):
 
 
 def test_auto_takes_the_better_code_and_the_header_names_it(photos):
-    """At 0 dB a digital base layer is worth more than analog coefficients (hda); at 25 dB
-    the smooth picture goes analog (softcast), the busy one to the hybrid, whose base
-    layer is 64-QAM there. Whatever it chose, a receiver that knows only
+    """At 0 dB a digital base layer beside the analog coefficients is worth most (hda); at
+    25 dB the smooth picture goes analog (softcast), the busy one to the superposed
+    hybrid, whose digital layer is 64-QAM there. Whatever it chose, a receiver that knows only
     the header's codec id decodes the same picture as the sender's own shortcut."""
     auto = AutoCodec("1/6")
     seen = set()
     for snr, img, want in ((0.0, photos["smooth"], "hda"), (25.0, photos["smooth"], "softcast"),
-                           (25.0, photos["busy"], "hda")):
+                           (25.0, photos["busy"], "superposed")):
         x, y, no = _link(auto, img, snr)
         exp = auto.last_expected_psnr[0]
-        assert auto.last_choice == [want] and auto.name == want
-        assert (exp["hda"] >= exp["softcast"] + CHOICE_MARGIN_DB) == (want == "hda")
+        assert auto.last_choice == [want] and auto.name == want and set(exp) == {"softcast", "hda", "superposed"}
+        best = max(("hda", "superposed"), key=exp.get)
+        assert want == (best if exp[best] >= exp["softcast"] + CHOICE_MARGIN_DB else "softcast")
         mine = auto.decode(y[None], snr, img.shape[:2], auto.last_side, no=no[None])[0]
         rx = codec_for_header(CODEC_IDS[auto.name], x.size, img.shape[:2])
         assert type(rx) is type(auto.members[want]) and rx is not auto
@@ -71,7 +72,7 @@ def test_auto_takes_the_better_code_and_the_header_names_it(photos):
         q = psnr(img, mine.transpose(1, 2, 0))
         alone = psnr(img, _decode_alone(make_codec(want), img, snr))
         assert q == pytest.approx(alone, abs=1e-6) and q > (27.0 if snr == 0.0 else 30.0)
-    assert seen == {"hda", "softcast"}
+    assert seen == {"hda", "softcast", "superposed"}
 
 
 def _decode_alone(codec, img, snr):
@@ -81,7 +82,7 @@ def _decode_alone(codec, img, snr):
 
 def test_auto_falls_back_to_softcast_where_hda_cannot_serve():
     """96×128 at k/n 1/24 leaves hda's analog part too few symbols for its metadata:
-    auto sends softcast instead of failing."""
+    auto sends softcast or the superposed code instead of failing."""
     img = np.ascontiguousarray(named_image("chelsea")[60:156, 150:278])
     auto = make_codec("auto", "1/24")
     with pytest.raises(Exception, match="too few for softcast's metadata"):

@@ -12,6 +12,7 @@ from privsem.codec.superposed import (
     LAYER_MCS,
     SINR_MARGIN_DB,
     SuperposedCodec,
+    block_share,
     candidates,
     layer_share,
 )
@@ -97,6 +98,29 @@ def test_the_mask_is_sealed_as_softcast_seals_it(photo):
     _, eve = _send(codec, photo, 20.0, 20.0, mask=mask, seal_key=key, open_key=None)
     assert codec.last_ok == [True] and codec.last_mask[0] is None and codec.last_sealed == [True]
     np.testing.assert_array_equal(bob, eve)  # the pixels do not depend on the key
+
+
+def test_block_fading_plan_keeps_the_layer_decodable():
+    """Built for block fading, each MCS tried is one the mutual-information model says
+    decodes at a mean SNR ``margin`` below the design's, with the largest share that
+    keeps it so (one more 1/255 and it would not); over AWGN the plan is the margin's
+    candidates and shares."""
+    from privsem.codec.outcome import decodes, layer_sinr_db, rayleigh_snrs
+    from privsem.codec.separated import MCS_THRESHOLD_DB
+
+    code = SuperposedCodec("1/6", margin_db=2.0, fading="block")
+    plan = code.plan(10.0)
+    assert [LAYER_MCS[i] for i, _ in plan] == ["qpsk-1/2", "qpsk-1/4"]
+    fades = rayleigh_snrs(8.0)
+    for i, (alpha,) in plan:
+        mcs = mcs_by_name(LAYER_MCS[i])
+        assert 0 < alpha < 0.5 and alpha == block_share(fades, mcs.name)
+        for a, ok in ((alpha, True), (alpha + 1 / 255, False)):
+            assert decodes(MCS_THRESHOLD_DB[mcs.name], mcs.bits, layer_sinr_db(fades, a)) == ok
+    assert block_share(rayleigh_snrs(0.0), "16qam-1/2") is None
+    assert SuperposedCodec("1/6", fading="block").plan(-10.0) == [(0, [0.0])]  # nothing decodes: the most robust
+    awgn = SuperposedCodec("1/6", margin_db=2.0)
+    assert awgn.plan(15.0) == [(i, [layer_share(15.0, LAYER_MCS[i], 2.0)]) for i in candidates(15.0, 2.0)]
 
 
 def test_registry_and_margin():
