@@ -72,3 +72,23 @@ def test_bench_codec_cli_writes_json_and_refuses_bad_options(tmp_path, capsys):
         assert main(["bench", "codec", *bad]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("privsem: error:")
+
+
+def test_the_default_is_judged_where_the_default_margin_promises_service():
+    """Built for 10 dB with a 5 dB margin, a point at 2.5 dB is beyond what any code with
+    a digital part is built to serve: the rule leaves it out for every code (the same
+    points for all), unless asked to count the whole mismatch run."""
+    from privsem.bench.codec import default_codec
+
+    def row(codec, snr, psnr, **kw):
+        return {"codec": codec, "channel": "awgn", "snr_db": snr, "kn": "1/6", "psnr": psnr, **kw}
+
+    rows = [row("auto", 10.0, 33.0, margin_db=5.0), row("softcast", 10.0, 32.0),
+            row("auto", 10.0, 33.5, margin_db=2.0)]  # another margin: not counted
+    for snr, a, s in ((2.5, 11.5, 27.0), (5.0, 31.0, 28.7), (20.0, 36.9, 36.5)):
+        rows += [row("auto", snr, a, margin_db=5.0, design_snr_db=10.0), row("softcast", snr, s, design_snr_db=10.0)]
+    name, means = default_codec(rows, 5.0)
+    assert name == "auto" and means == {"auto": round((33.0 + 31.0 + 36.9) / 3, 2), "softcast": round((32 + 28.7 + 36.5) / 3, 2)}
+    name, means = default_codec(rows, 5.0, whole_mismatch=True)
+    assert name == "softcast" and means["auto"] == round((33.0 + 11.5 + 31.0 + 36.9) / 4, 2)
+    assert default_codec(rows, 2.0)[1]["auto"] == 33.5  # judged at margin 2: only that margin's auto rows
