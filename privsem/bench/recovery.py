@@ -1,7 +1,7 @@
 """``privsem bench recovery``: Bob against Eve on held-out entity scenes.
 
 Each scene (:mod:`privsem.database.scenes`, backgrounds the DB never saw) goes through
-the guard and the default codec (auto: softcast or hda, the removed region filled and
+the guard and the default codec (auto: softcast, hda or superposed, the removed region filled and
 its mask sealed with the DB key together with the sender's placement hint,
 :mod:`privsem.recovery.placement`) and the pilot-block modem over a seeded software
 channel. Bob opens the seal: M̂ and the hint. Eve is given M̂ as well (her best case:

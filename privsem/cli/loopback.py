@@ -25,7 +25,7 @@ from .options import device_option, gui_options, margin_option, recovery_options
               help="Add what radios do: ±2 % CFO, ±50 ppm clock offset, 3-tap multipath, unknown gain.")
 @click.option("--design-snr", "design_snr_db", type=float, default=None,
               help="SNR (dB) the link is built for: the JSCC is told it, softcast splits its power for it, auto "
-                   "chooses softcast or hda by it (default: --snr).")
+                   "chooses its code by it (default: --snr).")
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
               help="Seconds to wait for samples from GNU Radio.")
 @click.option("--codec", "codec_path", default=None,

@@ -18,7 +18,7 @@ from .options import device_option, gui_options, margin_option, recovery_options
 @click.option("--iq", "iq_path", type=click.Path(path_type=Path), default=None, help="Write FILE.sigmf-data.")
 @click.option("--design-snr", "design_snr_db", type=float, default=10.0, show_default=True,
               help="SNR (dB) the link is built for (the JSCC is told it; softcast splits its power and codes its "
-                   "metadata for it; auto chooses softcast or hda by it).")
+                   "metadata for it; auto chooses its code by it).")
 @click.option("--msg-id", type=int, default=0, show_default=True)
 @click.option("--repeat", type=int, default=1, show_default=True, help="Send the image N times.")
 @click.option("--sample-rate", type=float, default=2e6, show_default=True, help="Recorded in SigMF (S/s).")

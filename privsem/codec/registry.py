@@ -9,9 +9,9 @@ from pathlib import Path
 from ..errors import PrivsemError
 
 CODEC_IDS = {"jscc": 0, "digital": 1, "multitask": 2, "softcast": 3, "hda": 4, "superposed": 5}  # the header's codec id
-# what --codec offers (auto: softcast or hda per image)
+# what --codec offers (auto: softcast, hda or superposed per image)
 CODECS = ("auto", "softcast", "hda", "superposed", "jscc", "digital")
-DEFAULT_CODEC = "auto"  # the winner of `privsem bench codec` (docs/bench_codec_softcast.json: default_codec)
+DEFAULT_CODEC = "auto"  # the winner of `privsem bench codec` (docs/bench_codec_auto.json: default_codec)
 CODEC_CHOICES = " | ".join(CODECS)  # for help texts
 DIGITAL_IMAGE_CODEC = "avif"  # the digital baseline a receiver assumes from the header alone
 
