@@ -80,7 +80,8 @@ class HybridOutcome:
     """hda: the residual's LMMSE error when both parts decode; the base layer's own
     error (``base_mse``) when only it does; when the base layer fails (receive SNR <
     ``base_db``), the residual on mid-grey (``offset_mse``: the base layer's MSE against
-    0.5, plus the residual's error), or mid-grey alone (``grey_mse``)."""
+    0.5, plus the residual's error), or mid-grey alone (``grey_mse``). ``base_bits``:
+    bits per symbol of the base layer's QAM (for :func:`decodes` under block fading)."""
 
     residual: LmmseError
     meta_db: float
@@ -117,7 +118,7 @@ class SuperposedOutcome:
     threshold), and the metadata while ``s ≥ meta_db``. Both decoded: the residual's
     LMMSE error at ``α·s`` (``alpha`` 0: the digital layer's own error, ``base_mse``);
     otherwise mid-grey (``grey_mse``): without the digital layer there is nothing to
-    subtract it from."""
+    subtract it from. ``layer_bits``: bits per symbol of the digital layer's QAM."""
 
     residual: LmmseError
     alpha: float

@@ -123,7 +123,8 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
     decodes_zf = True
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None, fading: bool = False) -> None:
+    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None,
+                 fading: bool | str = False) -> None:
         hybrid_parts(self, kn, margin_db)
         self.fading = fading_kind(fading)
         self.last_alpha: list[float] = []  # per image: the analog layer's power share
@@ -149,9 +150,9 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
         expected over the fade decides (:mod:`.outcome`)."""
         if self.fading == "block":
             fades = rayleigh_snrs(snr_db - self.margin_db)
-            ok = [i for i, m in enumerate(LAYER_MCS) if block_share(fades, m) is not None]
-            ok.sort(key=lambda i: -mcs_by_name(LAYER_MCS[i]).efficiency)
-            return [(i, [block_share(fades, LAYER_MCS[i]) or 0.0]) for i in ok[:CANDIDATES] or [0]]
+            fit = {i: a for i, m in enumerate(LAYER_MCS) if (a := block_share(fades, m)) is not None}
+            ok = sorted(fit, key=lambda i: -mcs_by_name(LAYER_MCS[i]).efficiency)[:CANDIDATES]
+            return [(i, [fit[i]]) for i in ok] or [(0, [0.0])]
         margins = [self.margin_db] + ([self.margin_db + d for d in FADING_EXTRA_MARGINS_DB] if self.fading else [])
         shares: dict[int, set[float]] = {}
         for m in margins:
