@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -123,9 +124,14 @@ def _legend(ax) -> None:
 
 
 def _finish(fig, path: Path, note: str) -> None:
+    """Lays out ``fig`` with ``note`` (7 pt, wrapped to the figure's width) under it, and
+    saves it to ``path``."""
     if note:
-        fig.text(0.01, 0.005, note, fontsize=7, color="0.35")
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        width_in, height_in = fig.get_size_inches()
+        # 7 pt characters average under 0.6 em wide; lines are 1.25 em apart
+        lines = textwrap.wrap(note, width=max(40, int(width_in * 72 / (7 * 0.6))))
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, color="0.35", va="bottom")
+        fig.tight_layout(rect=(0, min(0.5, (len(lines) * 7 * 1.25 + 4) / (height_in * 72)), 1, 1))
     else:
         fig.tight_layout()
     fig.savefig(path, dpi=110)

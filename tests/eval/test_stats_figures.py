@@ -89,3 +89,22 @@ def test_failed_figure_keeps_rows_and_names_itself(tmp_path, monkeypatch):
     assert saved["rows"] == rows and saved["failed_figures"] == {"fig6": result["failed_figures"]["fig6"]}
     assert (tmp_path / "results.csv").read_text().count("\n") == len(rows) + 1
     assert (tmp_path / "fig5.png").is_file() and not (tmp_path / "fig6.png").exists()
+
+
+@pytest.mark.parametrize("width_in", [4.0, 11.0, 16.5])
+def test_a_long_data_note_stays_inside_the_figure(tmp_path, width_in):
+    """The data note under Figs. 5 and 6 names the whole test set: wrapped, every line of it
+    is drawn inside the saved figure (it ran off the right edge before)."""
+    plt = figures._plt()
+    fig, ax = plt.subplots(figsize=(width_in, 3.2))
+    ax.plot([0, 20], [20, 30])
+    note = "data: " + "16 heldout scenes of privsem.database.scenes (the example DB's entities) " * 4
+    figures._finish(fig, tmp_path / "f.png", note)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # _finish closed the figure's own canvas
+    (text,) = fig.texts
+    box, frame = text.get_window_extent(renderer), fig.bbox
+    assert text.get_text().count("\n") >= 1
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 < frame.y1 / 2
+    assert ax.get_window_extent(renderer).y0 > box.y1  # the axes sit above the note
