@@ -68,7 +68,7 @@ class AutoCodec(ChannelUseBudget, Codec):
 
         self.kn = parse_kn(kn)
         self.fading = fading_kind(fading)
-        hybrid = HybridCodec(self.kn, margin_db)
+        hybrid = HybridCodec(self.kn, margin_db, self.fading)
         self.margin_db = hybrid.margin_db
         self.members = {"softcast": SoftCastCodec(self.kn), "hda": hybrid,
                         "superposed": SuperposedCodec(self.kn, self.margin_db, self.fading)}

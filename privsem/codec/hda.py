@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import PrivsemError
 from .base import MaskedLinearCode, parse_kn
-from .outcome import HybridOutcome
+from .outcome import HybridOutcome, decodes, fading_kind, rayleigh_snrs
 from .separated import (
     LDPC_N,
     MCS_THRESHOLD_DB,
@@ -60,7 +60,20 @@ def base_mcs(design_snr_db: float, margin_db: float = MARGIN_DB) -> int:
     """Index in :data:`BASE_MCS` of the most efficient MCS whose AWGN threshold is at
     least ``margin_db`` below ``design_snr_db`` (the most robust if none is)."""
     ok = [i for i, m in enumerate(BASE_MCS) if MCS_THRESHOLD_DB[m] <= design_snr_db - margin_db + 1e-9]
-    return max(ok, key=lambda i: mcs_by_name(BASE_MCS[i]).efficiency) if ok else 0
+    return _most_efficient(ok)
+
+
+def block_base_mcs(design_snr_db: float, margin_db: float = MARGIN_DB) -> int:
+    """The same for Rayleigh block fading without CSIT: the most efficient MCS whose base
+    layer still decodes over the fades of a *mean* SNR ``margin_db`` below the design's
+    (:func:`~privsem.codec.outcome.decodes`; the most robust if none does)."""
+    fades = rayleigh_snrs(design_snr_db - margin_db)
+    return _most_efficient([i for i, m in enumerate(BASE_MCS)
+                            if decodes(MCS_THRESHOLD_DB[m], mcs_by_name(m).bits, fades)])
+
+
+def _most_efficient(indices: list[int]) -> int:
+    return max(indices, key=lambda i: mcs_by_name(BASE_MCS[i]).efficiency) if indices else 0
 
 
 def meta_low_rate(index: int) -> bool:
@@ -108,6 +121,11 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
             its MCS is the most efficient of :data:`BASE_MCS` whose AWGN threshold is that
             far below. 5 dB (the default, :data:`MARGIN_DB`, also for None) keeps a link working through a 5 dB drop; 2 dB
             is what the digital baseline's MCS search ends up with at a known SNR.
+        fading: ``"block"`` (Rayleigh block fading, the sender blind to the fades): the
+            base layer must decode at a mean SNR ``margin_db`` below the design's under
+            the fades (:func:`block_base_mcs`), which costs a more robust MCS than over
+            AWGN. True or ``"slow"`` (one fade per message) chooses as over AWGN: no base
+            MCS survives every fade; auto weighs the fades when it compares the codes.
     """
 
     name = "hda"
@@ -116,12 +134,14 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
     decodes_zf = True  # decode() takes zero-forced symbols and their noise variances (no=)
     sends_mask = True
 
-    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None) -> None:
+    def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None,
+                 fading: bool | str = False) -> None:
         hybrid_parts(self, kn, margin_db)
+        self.fading = fading_kind(fading)
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
 
     def at(self, kn) -> HybridCodec:
-        return HybridCodec(kn, self.margin_db)
+        return HybridCodec(kn, self.margin_db, self.fading)
 
     @staticmethod
     def split(n: int, index: int) -> tuple[int, object]:
@@ -136,7 +156,7 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
 
         shape = tuple(img.shape[-2:])
         n = self.n_symbols(shape)
-        idx = base_mcs(snr_db, self.margin_db)
+        idx = (block_base_mcs if self.fading == "block" else base_mcs)(snr_db, self.margin_db)
         n_d, mcs = self.split(n, idx)
         low = meta_low_rate(idx)
         base_pos, analog_pos = spread_positions(n, n_d)

@@ -23,7 +23,7 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
     CPU); auto, softcast, hda and the digital baseline are numpy/Sionna code on the CPU.
     ``fading``: the link fades (Rayleigh, unknown to the sender; True or ``"slow"``: one
     fade per message, ``"block"``: many): auto and superposed choose for that instead of
-    AWGN; other codes ignore it.
+    AWGN, hda its base layer's MCS for block fading; other codes ignore it.
     ``margin_db``: hda's and auto's base-layer margin below the design SNR (default
     :data:`~privsem.codec.hda.MARGIN_DB`); other codes ignore it.
 
@@ -44,7 +44,7 @@ def make_codec(name: str, kn: str | None = None, path: str | Path | None = None,
     if name == "hda":
         from .hda import HybridCodec
 
-        return HybridCodec(kn or "1/6", margin_db)
+        return HybridCodec(kn or "1/6", margin_db, fading)
     if name == "superposed":
         from .superposed import SuperposedCodec
 

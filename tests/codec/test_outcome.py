@@ -133,14 +133,17 @@ def test_the_model_predicts_block_fading(cat):
         assert expected < expected_psnr(codec.last_outcome[0], 10.0) - 1.5
 
 
-def test_fading_reaches_auto_and_superposed_only():
-    """--codec auto or superposed on a fading link is built for it; other codes have
-    nothing to choose. An unknown kind of fading is refused."""
+def test_fading_reaches_the_codes_that_choose_for_it():
+    """--codec auto, superposed or hda on a fading link is built for it (auto's members
+    too); softcast and the others have nothing to choose. An unknown kind of fading is
+    refused."""
     from privsem.codec.registry import resolve_codec
 
     assert resolve_codec(None, fading=True).fading == "slow" and not resolve_codec(None).fading
     assert resolve_codec("superposed", fading="block").fading == "block"
-    assert resolve_codec(None, fading="block").members["superposed"].fading == "block"
+    assert resolve_codec("hda", fading="block").fading == "block"
+    members = resolve_codec(None, fading="block").members
+    assert members["superposed"].fading == "block" and members["hda"].fading == "block"
     assert type(resolve_codec("softcast", fading=True)) is SoftCastCodec
     with pytest.raises(ValueError, match="unknown fading"):
         fading_kind("fast")
