@@ -339,11 +339,15 @@ def plot(result: dict, path: Path) -> None:
             ax.grid(alpha=0.3)
             if b == 0:
                 ax.set_ylabel("PSNR (dB)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    handles = {}
+    for ax in axes.flat:  # one legend for all panels, beside them: inside, it hid curves
+        for h, name in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(name, h)
     fig.suptitle(f"analog codes vs separation\n({result['data']})", fontsize=9)
     fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     if result.get("mismatch"):
         _plot_mismatch(result, path.with_name(path.stem + "_mismatch.png"), plt)
