@@ -213,7 +213,7 @@ def time_codec(codec, size: int = 256, repeats: int = 5) -> float:
 def run(images_dir: Path | None = None, snrs=DEFAULT_SNRS, kns=DEFAULT_KNS,
         channels=("awgn", "rayleigh"), image_codecs=("jpeg", "webp", "avif"),
         weights: Path | None = None, seed: int = 0, progress=print, design_snr: float | None = 10.0,
-        mismatch_snrs=(-5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0), device=None,
+        mismatch_snrs=(-5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0), device=None,
         phy_vias=("software",), phy_snr: float = 10.0, margins=(None,)) -> dict:
     """All rows, the SNR-mismatch rows (both schemes built for ``design_snr``, AWGN, the
     first k/n; ``None`` skips them), the rows through the radio chain at ``phy_snr``
@@ -371,7 +371,7 @@ def _plot_mismatch(result: dict, path: Path, plt) -> None:
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(f"Built for {rows[0]['design_snr_db']:g} dB, AWGN, k/n = {rows[0]['kn']}", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
