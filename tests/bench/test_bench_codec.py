@@ -92,3 +92,13 @@ def test_the_default_is_judged_where_the_default_margin_promises_service():
     name, means = default_codec(rows, 5.0, whole_mismatch=True)
     assert name == "softcast" and means["auto"] == round((33.0 + 11.5 + 31.0 + 36.9) / 4, 2)
     assert default_codec(rows, 2.0)[1]["auto"] == 33.5  # judged at margin 2: only that margin's auto rows
+
+
+def test_the_default_mismatch_run_spans_minus_5_to_25_db():
+    """Issue 21: every code built for 10 dB, run from −5 to 25 dB (the design SNR among
+    the points, so the loss against it is read off the same run)."""
+    import inspect
+
+    snrs = inspect.signature(run).parameters["mismatch_snrs"].default
+    assert min(snrs) == -5.0 and max(snrs) == 25.0 and 10.0 in snrs
+    assert list(snrs) == sorted(snrs) and inspect.signature(run).parameters["design_snr"].default == 10.0
