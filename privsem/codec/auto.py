@@ -10,7 +10,8 @@ the comparison is at the design SNR. Built for a fading link (Rayleigh, the send
 to the fade; ``fading=True`` or ``"slow"``: one fade per message, ``"block"``: many) it is
 the PSNR expected over the fade's distribution around the design SNR, where a digital
 part that fails leaves hda only its residual on mid-grey and the superposed code nothing (the superposed
-code then also chooses its MCS and power share for the fade, :meth:`.superposed.SuperposedCodec.plan`).
+code then also chooses its MCS and power share for the fade, :meth:`.superposed.SuperposedCodec.plan`;
+under block fading hda its base layer's MCS, :func:`.hda.block_base_mcs`).
 A hybrid is chosen only when it is expected to be :data:`CHOICE_MARGIN_DB` better than
 softcast: softcast's learned refinement (up to +0.45 dB) is not in the model, and
 softcast has no cliff where the hybrids' digital parts have one. Typically the hybrids
