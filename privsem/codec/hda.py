@@ -81,13 +81,15 @@ def meta_low_rate(index: int) -> bool:
     return MCS_THRESHOLD_DB[BASE_MCS[index]] < MCS_THRESHOLD_DB["qpsk-1/2"] + META_GAP_DB
 
 
-def hybrid_parts(codec, kn, margin_db: float | None) -> None:
-    """What a hybrid code (hda, superposed) holds: its k/n and margin, the analog code
+def hybrid_parts(codec, kn, margin_db: float | None, fading: bool | str = False) -> None:
+    """What a hybrid code (hda, superposed) holds: its k/n, margin and kind of fading
+    (:func:`~privsem.codec.outcome.fading_kind`), the analog code
     (softcast without the refinement: a residual is not a photo), the digital one, and
     per image what the last call sent or received (header bytes, whether all / the
     digital part decoded, the mask, whether it stayed sealed, the placement hint)."""
     codec.kn = parse_kn(kn)
     codec.margin_db = MARGIN_DB if margin_db is None else float(margin_db)
+    codec.fading = fading_kind(fading)
     codec.analog = SoftCastCodec(kn, refiner=None)
     codec.digital = SeparatedCodec(IMAGE_CODEC, kn)
     codec.last_ok, codec.last_side, codec.last_base_ok = [], [], []
@@ -136,8 +138,7 @@ class HybridCodec(ChannelUseBudget, MaskedLinearCode):
 
     def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None,
                  fading: bool | str = False) -> None:
-        hybrid_parts(self, kn, margin_db)
-        self.fading = fading_kind(fading)
+        hybrid_parts(self, kn, margin_db, fading)
         self.last_outcome: list[HybridOutcome] = []  # per image: the error at any receive SNR (.outcome)
 
     def at(self, kn) -> HybridCodec:

@@ -39,7 +39,6 @@ from .outcome import (
     SuperposedOutcome,
     decodes,
     expected_psnr,
-    fading_kind,
     layer_sinr_db,
     rayleigh_snrs,
 )
@@ -125,8 +124,7 @@ class SuperposedCodec(ChannelUseBudget, MaskedLinearCode):
 
     def __init__(self, kn: str | Fraction = "1/6", margin_db: float | None = None,
                  fading: bool | str = False) -> None:
-        hybrid_parts(self, kn, margin_db)
-        self.fading = fading_kind(fading)
+        hybrid_parts(self, kn, margin_db, fading)
         self.last_alpha: list[float] = []  # per image: the analog layer's power share
         self.last_outcome: list[SuperposedOutcome] = []  # per image: the error at any receive SNR (.outcome)
 
